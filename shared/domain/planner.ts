@@ -1,0 +1,673 @@
+/**
+ * The rules engine: a pure function of (snapshot, config) → plan. The snapshot's current
+ * rules and month-to-date count are the state it starts from.
+ */
+import { createHash } from "node:crypto";
+import {
+  type Action,
+  type Config,
+  DEFAULT_RULE_NAME,
+  DEFAULT_RULE_PRIORITY,
+  PLAN_FORMAT,
+  type SamplingRule,
+  type Snapshot,
+} from "./formats.ts";
+import { managedRuleCapacity, splitRules } from "./ownership.ts";
+import type {
+  BudgetAnalysis,
+  EndpointProjection,
+  Plan,
+  PlannedRule,
+  PlanProjection,
+  QuotaWhatIf,
+  RuleReason,
+} from "./plan.ts";
+import { type DesignedGroup, designRules, maxUsefulReservoir, settleSettings } from "./planner/design.ts";
+import { ruleNameFor, shadowFreeOrder } from "./planner/patterns.ts";
+import { applyStability, releaseCuts } from "./planner/stability.ts";
+import { buildTrafficModel, type TrafficModel } from "./planner/traffic.ts";
+import {
+  groupCost,
+  groupProfile,
+  hourlyProbabilities,
+  type MetricWeights,
+  metricWeights,
+} from "./planner/value.ts";
+import { endpointKey, endpointLabel, evaluationOrder, firstMatches } from "./sampling.ts";
+import {
+  monthlyTracesOf,
+  monthlyUsdOf,
+  periodsPerHour,
+  ruleOutcome,
+  type SamplingOutcome,
+  scoreOutcome,
+  type WindowScore,
+} from "./scoring.ts";
+
+export interface PlanOptions {
+  /** Also project the plan at these raised rule quotas (what the quota costs). */
+  quotaWhatIf?: number[];
+}
+
+/** Plans the account's sampling rules for a snapshot under a config. */
+export function planSampling(snapshot: Snapshot, config: Config, options: PlanOptions = {}): Plan {
+  const model = buildTrafficModel(snapshot, { recentSeconds: config.stability.recentSeconds });
+  const weights = metricWeights(model, config.objective);
+  const { managed: currentManaged, unmanaged, defaultRule } = splitRules(snapshot.rules, config);
+  const budget = budgetAnalysis(snapshot, config);
+  const budgetTraces = monthlyTracesOf(budget.targetUsd, config);
+
+  const capacity = managedRuleCapacity(unmanaged.length, config);
+  const built = buildRules(snapshot, config, model, weights, unmanaged, capacity, budgetTraces, {
+    previous: new Map(currentManaged.map((r) => [r.RuleName, r])),
+    previousDefault: defaultRule,
+    hasPreviousPlan: currentManaged.length > 0,
+  });
+  budget.unmanagedUsd = monthlyUsdOf(built.unmanagedCost, config);
+
+  const projection = projectionOf(built.score);
+  const beforeOutcome = ruleOutcome(snapshot, snapshot.rules);
+  const projectionBefore = projectionOf(scoreOutcome(snapshot, beforeOutcome, config));
+
+  const whatIf: QuotaWhatIf[] = [];
+  for (const quota of options.quotaWhatIf ?? []) {
+    if (quota <= config.ruleQuota) continue;
+    const raised = { ...config, ruleQuota: quota };
+    const raisedCapacity = managedRuleCapacity(unmanaged.length, raised);
+    const alt = buildRules(snapshot, raised, model, weights, unmanaged, raisedCapacity, budgetTraces, {
+      previous: new Map(),
+      previousDefault: defaultRule,
+      hasPreviousPlan: false,
+    });
+    whatIf.push({ ruleQuota: quota, managedCapacity: raisedCapacity, projection: projectionOf(alt.score) });
+  }
+
+  const actions = diffRules(snapshot.rules, built.rules, built.details, config);
+  const baseFingerprint = ruleFingerprint(snapshot.rules);
+  const planId = createHash("sha256")
+    .update(baseFingerprint)
+    .update(canonicalRules(built.rules))
+    .digest("hex")
+    .slice(0, 16);
+
+  const warnings = [...built.warnings];
+  for (const c of built.score.critical) {
+    if (!c.met) {
+      warnings.push(
+        `critical ${c.critical.method} ${c.critical.path} projected at ${(c.rate * 100).toFixed(1)}% (minimum ${(c.critical.minFixedRate * 100).toFixed(1)}%)${c.worstEndpoint ? ` on ${c.worstEndpoint}` : ""}`,
+      );
+    }
+  }
+  if (projection.monthlyUsd > config.budget.monthlyUsd * 1.0000001) {
+    warnings.push(
+      "projected spend is over the budget: the critical floors or unmanaged rules need more than it allows",
+    );
+  }
+
+  return {
+    format: PLAN_FORMAT,
+    planId,
+    baseFingerprint,
+    createdAt: snapshot.capturedAt,
+    region: snapshot.region,
+    rules: built.rules,
+    actions,
+    projection,
+    projectionBefore,
+    ruleDetails: built.details,
+    endpoints: endpointProjections(
+      snapshot,
+      model,
+      built.outcome,
+      beforeOutcome,
+      built.rules,
+      snapshot.rules,
+    ),
+    quota: {
+      ruleQuota: config.ruleQuota,
+      unmanagedRules: unmanaged.length,
+      reserve: config.rules.reserve,
+      managedCapacity: capacity,
+      managedUsed: built.details.filter((d) => d.ownership === "managed").length,
+      whatIf,
+    },
+    budget,
+    warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface PreviousState {
+  previous: Map<string, SamplingRule>;
+  previousDefault?: SamplingRule;
+  hasPreviousPlan: boolean;
+}
+
+interface BuiltRules {
+  rules: SamplingRule[];
+  details: PlannedRule[];
+  score: WindowScore;
+  outcome: ReturnType<typeof ruleOutcome>;
+  unmanagedCost: number;
+  warnings: string[];
+}
+
+interface NamedGroup {
+  group: DesignedGroup;
+  name: string;
+  priority: number;
+  desired: { reservoir: number; fixedRate: number };
+}
+
+function buildRules(
+  snapshot: Snapshot,
+  config: Config,
+  model: TrafficModel,
+  weights: MetricWeights,
+  unmanaged: SamplingRule[],
+  capacity: number,
+  budgetTraces: number,
+  state: PreviousState,
+): BuiltRules {
+  let target = budgetTraces;
+  let result: BuiltRules | undefined;
+  // The design works on hourly forecasts; the exact per-period model can land a little higher,
+  // so tighten the target until the plan fits the budget on its own snapshot.
+  for (let attempt = 0; attempt < 6; attempt++) {
+    result = buildOnce(snapshot, config, model, weights, unmanaged, capacity, target, state);
+    const limit = config.budget.monthlyUsd;
+    if (result.score.monthlyUsd <= limit * 0.999 || attempt === 5) break;
+    target *= Math.max(0.5, ((limit * 0.995) / result.score.monthlyUsd) ** 1.2);
+  }
+  return result as BuiltRules;
+}
+
+function buildOnce(
+  snapshot: Snapshot,
+  config: Config,
+  model: TrafficModel,
+  weights: MetricWeights,
+  unmanaged: SamplingRule[],
+  capacity: number,
+  budgetTraces: number,
+  state: PreviousState,
+): BuiltRules {
+  const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces });
+  const warnings = [...design.warnings];
+  const prefix = config.rules.namePrefix;
+
+  // Order managed rules: critical first, then so that no rule is shadowed by a broader one.
+  const critical = design.groups.filter((g) => g.kind === "critical");
+  const endpointGroups = design.groups.filter((g) => g.kind === "endpoint");
+  const pool = design.groups.find((g) => g.kind === "default") as DesignedGroup;
+  const targetsOf = (g: DesignedGroup) =>
+    g.target !== undefined ? [model.requests[g.target]] : g.members.map((e) => model.requests[e]);
+  const criticalOrder = shadowFreeOrder(
+    critical.map((g) => g.pattern),
+    critical.map(targetsOf),
+  ).map((i) => critical[i]);
+  const endpointOrder = shadowFreeOrder(
+    endpointGroups.map((g) => g.pattern),
+    endpointGroups.map(targetsOf),
+  ).map((i) => endpointGroups[i]);
+  const ordered = [...criticalOrder, ...endpointOrder];
+  const band = config.rules.priorityBand;
+  const step = Math.max(1, Math.min(10, Math.floor((band.max - band.min) / Math.max(1, ordered.length))));
+  const usedNames = new Set<string>();
+  const named: NamedGroup[] = ordered.map((group, i) => {
+    const label =
+      group.kind === "critical"
+        ? `critical-${group.pattern.HTTPMethod === "*" ? "" : group.pattern.HTTPMethod}${group.pattern.URLPath}`
+        : undefined;
+    let name = ruleNameFor(group.pattern, prefix, label);
+    while (usedNames.has(name.toLowerCase())) name = ruleNameFor(group.pattern, prefix, `${label ?? ""}${i}`);
+    usedNames.add(name.toLowerCase());
+    return {
+      group,
+      name,
+      priority: Math.min(band.max, band.min + i * step),
+      desired: { reservoir: 0, fixedRate: 0 },
+    };
+  });
+
+  // Who really takes which endpoint, once every rule is in place (patterns can overlap).
+  const placeholder = (n: NamedGroup): SamplingRule => managedRule(n, config);
+  const defaultPlaceholder = defaultRuleWith(state.previousDefault, 0, 0);
+  const all = evaluationOrder([...unmanaged, ...named.map(placeholder), defaultPlaceholder]);
+  const taken = firstMatches(all, model.endpoints);
+  const indexByName = new Map(all.map((r, i) => [r.RuleName, i]));
+  const membersOf = (ruleName: string) => {
+    const r = indexByName.get(ruleName) as number;
+    const members: number[] = [];
+    for (let e = 0; e < taken.length; e++) if (taken[e] === r) members.push(e);
+    return members;
+  };
+  const live: NamedGroup[] = [];
+  for (const n of named) {
+    const members = membersOf(n.name);
+    if (members.length === 0 && n.group.kind !== "critical") continue;
+    n.group.members = members;
+    n.group.profile = groupProfile(model, weights, members);
+    live.push(n);
+  }
+  pool.members = membersOf(DEFAULT_RULE_NAME);
+  pool.profile = groupProfile(model, weights, pool.members);
+  const defaultNamed: NamedGroup = {
+    group: pool,
+    name: DEFAULT_RULE_NAME,
+    priority: DEFAULT_RULE_PRIORITY,
+    desired: { reservoir: 0, fixedRate: 0 },
+  };
+  const settled = [...live, defaultNamed];
+  const maxReservoir = maxUsefulReservoir(
+    design.targetTraces + design.unmanagedCost,
+    model.monthScale,
+    model.windowSeconds,
+  );
+  settleSettings(
+    settled.map((n) => n.group),
+    design.targetTraces,
+    model.monthScale,
+    maxReservoir,
+    warnings,
+  );
+  for (const n of settled) {
+    n.group.setting.fixedRate = roundRate(n.group.setting.fixedRate, n.group.minFixedRate);
+    n.desired = { reservoir: n.group.setting.reservoir, fixedRate: n.group.setting.fixedRate };
+  }
+
+  // Stability against the previous plan.
+  let held = new Set<string>();
+  if (state.hasPreviousPlan) {
+    const previous = new Map(state.previous);
+    if (state.previousDefault) previous.set(DEFAULT_RULE_NAME, state.previousDefault);
+    const outcome = applyStability(settled, previous, {
+      deadband: config.stability.deadband,
+      maxIncreaseFactor: config.stability.maxIncreaseFactor,
+      smallIncreaseTraces: 0.01 * budgetTraces,
+      monthScale: model.monthScale,
+    });
+    held = outcome.heldInDeadband;
+    const total = settled.reduce((sum, n) => sum + n.group.setting.cost, 0);
+    if (total > design.targetTraces) releaseCuts(settled, held, model.monthScale);
+  }
+
+  const rules = evaluationOrder([
+    ...unmanaged,
+    ...live.map((n) => managedRule(n, config)),
+    defaultRuleWith(state.previousDefault, pool.setting.reservoir, pool.setting.fixedRate),
+  ]);
+  const outcome = ruleOutcome(snapshot, rules);
+  const score = scoreOutcome(snapshot, outcome, config);
+  const details = ruleDetails(snapshot, config, model, rules, outcome, settled, state, held);
+  return { rules, details, score, outcome, unmanagedCost: design.unmanagedCost, warnings };
+}
+
+/** Rates are kept to 4 significant digits (never below a critical minimum). */
+function roundRate(rate: number, minimum: number): number {
+  if (rate <= 0) return Math.max(0, minimum);
+  const digits = 4 - Math.ceil(Math.log10(rate));
+  const factor = 10 ** Math.max(0, Math.min(12, digits));
+  const rounded = Math.round(rate * factor) / factor;
+  return Math.min(1, Math.max(minimum, rounded));
+}
+
+function managedRule(n: NamedGroup, config: Config): SamplingRule {
+  const { key, value } = config.rules.ownerTag;
+  return {
+    RuleName: n.name,
+    ResourceARN: "*",
+    Priority: n.priority,
+    FixedRate: n.group.setting.fixedRate,
+    ReservoirSize: n.group.setting.reservoir,
+    ServiceName: n.group.pattern.ServiceName,
+    ServiceType: n.group.pattern.ServiceType,
+    Host: n.group.pattern.Host,
+    HTTPMethod: n.group.pattern.HTTPMethod,
+    URLPath: n.group.pattern.URLPath,
+    Version: 1,
+    Attributes: {},
+    Tags: [{ Key: key, Value: value }],
+  };
+}
+
+function defaultRuleWith(
+  previous: SamplingRule | undefined,
+  reservoir: number,
+  fixedRate: number,
+): SamplingRule {
+  return {
+    RuleName: DEFAULT_RULE_NAME,
+    ResourceARN: "*",
+    Priority: DEFAULT_RULE_PRIORITY,
+    ServiceName: "*",
+    ServiceType: "*",
+    Host: "*",
+    HTTPMethod: "*",
+    URLPath: "*",
+    Version: 1,
+    Attributes: {},
+    Tags: [],
+    ...(previous ?? {}),
+    FixedRate: fixedRate,
+    ReservoirSize: reservoir,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reasons
+
+function ruleDetails(
+  snapshot: Snapshot,
+  config: Config,
+  model: TrafficModel,
+  rules: SamplingRule[],
+  outcome: ReturnType<typeof ruleOutcome>,
+  settled: NamedGroup[],
+  state: PreviousState,
+  held: Set<string>,
+): PlannedRule[] {
+  const byName = new Map(settled.map((n) => [n.name, n]));
+  const pool = byName.get(DEFAULT_RULE_NAME)?.group;
+  const poolRate = pool ? meanProbability(pool) : 0;
+  const before = new Map(snapshot.rules.map((r) => [r.RuleName, r]));
+  const periods = snapshot.endpoints[0]?.requests.length ?? 0;
+  const windowSeconds = Math.max(1, periods * snapshot.periodSeconds);
+  return outcome.ordered.map((rule, r) => {
+    let endpointCount = 0;
+    let requests = 0;
+    let traces = 0;
+    const probabilities = outcome.probabilities;
+    for (let e = 0; e < snapshot.endpoints.length; e++) {
+      if (outcome.assignment[e] !== r) continue;
+      endpointCount++;
+      const p = probabilities(e);
+      const series = snapshot.endpoints[e].requests;
+      for (let t = 0; t < periods; t++) {
+        requests += series[t];
+        traces += p[t] * series[t];
+      }
+    }
+    const scale = (30 * 86_400) / windowSeconds;
+    const named = byName.get(rule.RuleName);
+    const { reason, explanation } = named
+      ? explain(named, model, poolRate, held.has(rule.RuleName))
+      : {
+          reason: "kept (not managed)" as RuleReason,
+          explanation: "a person's rule: never changed by the governor",
+        };
+    return {
+      rule,
+      ownership: named ? (rule.RuleName === DEFAULT_RULE_NAME ? "default" : "managed") : "unmanaged",
+      reason,
+      explanation,
+      before: before.get(rule.RuleName) ?? (state.previous.get(rule.RuleName) as SamplingRule | undefined),
+      endpointCount,
+      requestsPerMonth: requests * scale,
+      projectedTracesPerMonth: traces * scale,
+      projectedUsdPerMonth: monthlyUsdOf(traces * scale, config),
+    } satisfies PlannedRule;
+  });
+}
+
+function meanProbability(group: DesignedGroup): number {
+  const p = hourlyProbabilities(group.profile, group.setting.reservoir, group.setting.fixedRate);
+  let requests = 0;
+  for (let h = 0; h < group.profile.hours; h++) requests += group.profile.requests[h];
+  return requests > 0 ? groupCost(group.profile, p, 1) / requests : (p[0] ?? 0);
+}
+
+function explain(
+  named: NamedGroup,
+  model: TrafficModel,
+  poolRate: number,
+  held: boolean,
+): { reason: RuleReason; explanation: string } {
+  const { group } = named;
+  const rate = meanProbability(group);
+  const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 2 : 1)}%`;
+  const settings = `reservoir ${group.setting.reservoir}/s + ${pct(group.setting.fixedRate)}`;
+  const suffix = held ? " (kept: the change was inside the deadband)" : "";
+  if (group.kind === "default") {
+    return {
+      reason: "catch-all",
+      explanation: `${group.members.length} endpoints without a rule of their own, and any new ones, at ${settings} (${pct(rate)} of requests)${suffix}`,
+    };
+  }
+  if (group.kind === "critical") {
+    return {
+      reason: "critical",
+      explanation: `configured critical: at least ${pct(group.minFixedRate)} of requests, ${group.members.length} endpoint(s)${suffix}`,
+    };
+  }
+  const H = model.hours;
+  let faultHours = 0;
+  let errorHours = 0;
+  let requests = 0;
+  let incident = false;
+  for (const e of group.members) {
+    for (let h = 0; h < H; h++) {
+      if (model.hourlyFaults[e * H + h] > 0) faultHours++;
+      if (model.hourlyErrors[e * H + h] > 0) errorHours++;
+      requests += model.hourlyRequests[e * H + h];
+    }
+    if (model.recent[e].incident) incident = true;
+  }
+  const perSecond = requests / (H * model.hourSeconds);
+  if (rate < poolRate) {
+    return {
+      reason: "bulk traffic",
+      explanation: `${perSecond.toFixed(2)} req/s: sampled at ${pct(rate)} (${settings}) so its volume does not dilute the rest${suffix}`,
+    };
+  }
+  if (incident || faultHours > 0) {
+    return {
+      reason: "fault-prone",
+      explanation: `${incident ? "failing right now; " : ""}5xx in ${faultHours} endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+    };
+  }
+  if (errorHours > 0) {
+    return {
+      reason: "error-prone",
+      explanation: `4xx/5xx in ${errorHours} endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+    };
+  }
+  return {
+    reason: "rare endpoints floor",
+    explanation: `${(perSecond * 3600).toFixed(1)} req/hour: sampled at ${pct(rate)} (${settings}) so every hour with traffic is seen${suffix}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diff
+
+const STORED_FIELDS = [
+  "Priority",
+  "FixedRate",
+  "ReservoirSize",
+  "ServiceName",
+  "ServiceType",
+  "Host",
+  "HTTPMethod",
+  "URLPath",
+  "ResourceARN",
+] as const;
+
+function sameRule(a: SamplingRule, b: SamplingRule): boolean {
+  return STORED_FIELDS.every((f) =>
+    typeof a[f] === "number" ? Math.abs((a[f] as number) - (b[f] as number)) < 1e-9 : a[f] === b[f],
+  );
+}
+
+/** Desired vs current managed rules (and Default) → create / update / delete actions. */
+export function diffRules(
+  current: SamplingRule[],
+  desired: SamplingRule[],
+  details: PlannedRule[],
+  config: Config,
+): Action[] {
+  const { managed, defaultRule } = splitRules(current, config);
+  const wanted = splitRules(desired, config);
+  const reasons = new Map(details.map((d) => [d.rule.RuleName, `${d.reason}: ${d.explanation}`]));
+  const actions: Action[] = [];
+  const currentByName = new Map(managed.map((r) => [r.RuleName, r]));
+  const desiredNames = new Set(wanted.managed.map((r) => r.RuleName));
+  for (const rule of managed) {
+    if (!desiredNames.has(rule.RuleName)) {
+      actions.push({
+        type: "delete",
+        ruleName: rule.RuleName,
+        before: rule,
+        reason: "no longer needed by the plan",
+      });
+    }
+  }
+  for (const rule of wanted.managed) {
+    const before = currentByName.get(rule.RuleName);
+    const reason = reasons.get(rule.RuleName) ?? "planned";
+    if (!before) actions.push({ type: "create", ruleName: rule.RuleName, after: rule, reason });
+    else if (!sameRule(before, rule))
+      actions.push({ type: "update", ruleName: rule.RuleName, before, after: rule, reason });
+  }
+  if (wanted.defaultRule && defaultRule && !sameRule(defaultRule, wanted.defaultRule)) {
+    actions.push({
+      type: "update",
+      ruleName: DEFAULT_RULE_NAME,
+      before: defaultRule,
+      after: wanted.defaultRule,
+      reason: reasons.get(DEFAULT_RULE_NAME) ?? "catch-all",
+    });
+  }
+  return actions;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projections, budget, fingerprints
+
+function projectionOf(score: WindowScore): PlanProjection {
+  return {
+    monthlyUsd: score.monthlyUsd,
+    budgetUsd: score.budgetUsd,
+    faultCapture: score.faultCapture,
+    errorCapture: score.errorCapture,
+    coverage: score.coverage,
+    monthlyTraces: score.monthlyTraces,
+    rareCoverage: score.rareCoverage,
+    criticalMet: score.criticalMet,
+  };
+}
+
+function budgetAnalysis(snapshot: Snapshot, config: Config): BudgetAnalysis {
+  const monthlyUsd = config.budget.monthlyUsd;
+  let affordable = monthlyUsd;
+  let pacing: BudgetAnalysis["pacing"];
+  if (snapshot.monthToDate) {
+    const since = new Date(snapshot.monthToDate.since);
+    const now = new Date(snapshot.capturedAt);
+    const monthEnd = Date.UTC(since.getUTCFullYear(), since.getUTCMonth() + 1, 1);
+    const elapsed = Math.min(
+      1,
+      Math.max(0, (now.getTime() - since.getTime()) / (monthEnd - since.getTime())),
+    );
+    const spentUsd = monthlyUsdOf(snapshot.monthToDate.tracesRecorded, config);
+    const remaining = monthlyUsd - spentUsd;
+    affordable = elapsed < 1 ? Math.max(0, remaining / (1 - elapsed)) : Math.max(0, remaining);
+    pacing = {
+      monthToDateTraces: snapshot.monthToDate.tracesRecorded,
+      monthToDateUsd: spentUsd,
+      monthFractionElapsed: elapsed,
+      affordableMonthlyUsd: affordable,
+    };
+  }
+  const base = Math.min(monthlyUsd, affordable);
+  const headroomUsd = base * config.budget.headroom;
+  return { monthlyUsd, targetUsd: base - headroomUsd, headroomUsd, unmanagedUsd: 0, pacing };
+}
+
+function canonicalRules(rules: SamplingRule[]): string {
+  return JSON.stringify(
+    evaluationOrder(rules).map((r) => [
+      r.RuleName,
+      ...STORED_FIELDS.map((f) => r[f]),
+      (r.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).sort(),
+    ]),
+  );
+}
+
+/** A hash of a rule state: the same rules (names, settings, patterns, tags) give the same value. */
+export function ruleFingerprint(rules: SamplingRule[]): string {
+  return createHash("sha256").update(canonicalRules(rules)).digest("hex").slice(0, 16);
+}
+
+function endpointProjections(
+  snapshot: Snapshot,
+  model: TrafficModel,
+  after: ReturnType<typeof ruleOutcome>,
+  before: ReturnType<typeof ruleOutcome>,
+  rulesAfter: SamplingRule[],
+  rulesBefore: SamplingRule[],
+): EndpointProjection[] {
+  const periods = snapshot.endpoints[0]?.requests.length ?? 0;
+  const perHour = periodsPerHour(snapshot.periodSeconds);
+  const scale = model.monthScale;
+  const days = Math.max(1e-9, (periods * snapshot.periodSeconds) / 86_400);
+  void rulesAfter;
+  void rulesBefore;
+  return snapshot.endpoints.map((ep, e) => {
+    const pa = after.probabilities(e);
+    const pb = before.probabilities(e);
+    let requests = 0;
+    let tracesAfter = 0;
+    let tracesBefore = 0;
+    let faults = 0;
+    let errors = 0;
+    let coverageAfter = 0;
+    let coverageBefore = 0;
+    let hours = 0;
+    for (let h0 = 0; h0 < periods; h0 += perHour) {
+      let missA = 0;
+      let missB = 0;
+      let any = 0;
+      for (let t = h0; t < Math.min(periods, h0 + perHour); t++) {
+        const r = ep.requests[t];
+        any += r;
+        missA += r * Math.log1p(-Math.min(pa[t], 1 - 1e-15));
+        missB += r * Math.log1p(-Math.min(pb[t], 1 - 1e-15));
+      }
+      if (any > 0) {
+        hours++;
+        coverageAfter += 1 - Math.exp(missA);
+        coverageBefore += 1 - Math.exp(missB);
+      }
+    }
+    for (let t = 0; t < periods; t++) {
+      const r = ep.requests[t];
+      requests += r;
+      tracesAfter += pa[t] * r;
+      tracesBefore += pb[t] * r;
+      faults += ep.faults[t];
+      errors += ep.errors[t];
+    }
+    const ruleAfter = after.assignment[e] >= 0 ? after.ordered[after.assignment[e]].RuleName : "";
+    const ruleBefore = before.assignment[e] >= 0 ? before.ordered[before.assignment[e]].RuleName : "";
+    return {
+      key: endpointKey(ep),
+      label: endpointLabel(ep),
+      service: ep.service,
+      method: ep.method,
+      path: ep.path,
+      ruleName: ruleAfter,
+      ruleNameBefore: ruleBefore,
+      probability: requests > 0 ? tracesAfter / requests : (pa[0] ?? 0),
+      probabilityBefore: requests > 0 ? tracesBefore / requests : (pb[0] ?? 0),
+      requestsPerMonth: requests * scale,
+      tracesPerMonth: tracesAfter * scale,
+      tracesPerMonthBefore: tracesBefore * scale,
+      faultsPerDay: faults / days,
+      errorsPerDay: errors / days,
+      coverage: hours ? coverageAfter / hours : 1,
+      coverageBefore: hours ? coverageBefore / hours : 1,
+    };
+  });
+}

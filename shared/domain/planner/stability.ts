@@ -1,0 +1,109 @@
+/**
+ * Stability between runs: the snapshot's current managed rules are the previous plan. A change
+ * inside the deadband is skipped, an increase is capped per run, and a cut needed to get back
+ * under budget happens at once.
+ */
+import type { SamplingRule } from "../formats.ts";
+import type { DesignedGroup } from "./design.ts";
+import { groupCost, groupValue, hourlyProbabilities } from "./value.ts";
+
+export interface StabilityOptions {
+  deadband: number;
+  maxIncreaseFactor: number;
+  /** An increase that adds less than this many traces per month is never capped. */
+  smallIncreaseTraces: number;
+  monthScale: number;
+}
+
+export interface StabilityOutcome {
+  /** Rule names kept as they were because the change was inside the deadband. */
+  heldInDeadband: Set<string>;
+  /** Rule names whose increase was capped. */
+  capped: Set<string>;
+}
+
+/**
+ * Adjusts the groups' settings against their previous rules (matched by rule name). Returns
+ * which rules were held or capped. The caller re-checks the budget and calls
+ * {@link releaseCuts} when the held settings overshoot it.
+ */
+export function applyStability(
+  groups: { group: DesignedGroup; name: string }[],
+  previous: Map<string, SamplingRule>,
+  options: StabilityOptions,
+): StabilityOutcome {
+  const heldInDeadband = new Set<string>();
+  const capped = new Set<string>();
+  for (const { group, name } of groups) {
+    const before = previous.get(name);
+    if (!before) continue;
+    const desired = group.setting;
+    const rateChange =
+      Math.abs(desired.fixedRate - before.FixedRate) / Math.max(desired.fixedRate, before.FixedRate, 1e-12);
+    if (desired.reservoir === before.ReservoirSize && rateChange <= options.deadband) {
+      if (before.FixedRate >= group.minFixedRate) {
+        setSettings(group, before.ReservoirSize, before.FixedRate, options.monthScale);
+        heldInDeadband.add(name);
+      }
+      continue;
+    }
+    const pBefore = hourlyProbabilities(group.profile, before.ReservoirSize, before.FixedRate);
+    const costBefore = groupCost(group.profile, pBefore, options.monthScale);
+    const limit = Math.max(costBefore * options.maxIncreaseFactor, costBefore + options.smallIncreaseTraces);
+    if (desired.cost > limit && group.kind !== "critical") {
+      capCost(group, limit, options.monthScale);
+      capped.add(name);
+    }
+  }
+  return { heldInDeadband, capped };
+}
+
+/** Brings a group's cost down to `limit` by lowering its fixed rate, then its reservoir. */
+function capCost(group: DesignedGroup, limit: number, monthScale: number): void {
+  let reservoir = group.setting.reservoir;
+  const costAt = (k: number, f: number) =>
+    groupCost(group.profile, hourlyProbabilities(group.profile, k, f), monthScale);
+  while (reservoir > 0 && costAt(reservoir, group.minFixedRate) > limit)
+    reservoir = Math.floor(reservoir / 2);
+  let lo = group.minFixedRate;
+  let hi = group.setting.fixedRate;
+  if (costAt(reservoir, hi) > limit) {
+    for (let i = 0; i < 40; i++) {
+      const mid = (lo + hi) / 2;
+      if (costAt(reservoir, mid) > limit) hi = mid;
+      else lo = mid;
+    }
+    hi = lo;
+  }
+  setSettings(group, reservoir, hi, monthScale);
+}
+
+/** Gives up deadband holds that sample more than the plan wants, when the total is over budget. */
+export function releaseCuts(
+  groups: { group: DesignedGroup; name: string; desired: { reservoir: number; fixedRate: number } }[],
+  held: Set<string>,
+  monthScale: number,
+): void {
+  for (const { group, name, desired } of groups) {
+    if (!held.has(name)) continue;
+    if (desired.fixedRate < group.setting.fixedRate || desired.reservoir < group.setting.reservoir) {
+      setSettings(group, desired.reservoir, desired.fixedRate, monthScale);
+      held.delete(name);
+    }
+  }
+}
+
+export function setSettings(
+  group: DesignedGroup,
+  reservoir: number,
+  fixedRate: number,
+  monthScale: number,
+): void {
+  const p = hourlyProbabilities(group.profile, reservoir, fixedRate);
+  group.setting = {
+    reservoir,
+    fixedRate,
+    value: groupValue(group.profile, p),
+    cost: groupCost(group.profile, p, monthScale),
+  };
+}
