@@ -15,6 +15,8 @@ export interface OperationRecord {
   /** "update xgov-a (FixedRate)" … */
   description: string;
   status: "done" | "failed" | "not run";
+  /** HTTP calls it took, retries included. */
+  attempts?: number;
   error?: string;
 }
 
