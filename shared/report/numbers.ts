@@ -15,14 +15,15 @@ export function usd(value: number): string {
 }
 
 /**
- * A share (0..1) as a percentage with 1 decimal: `12.3%`. A share that 1 decimal would show
- * as 0.0% or 100.0% without being exactly that is written `<0.1%`-style with two significant
- * digits (`0.042%`) or as `>99.9%`, so a report never claims "none" or "all" when it is not.
+ * A share (0..1) as a percentage with 1 decimal: `12.3%`. Below 1% it keeps two significant
+ * digits instead (`0.28%`, `0.042%`: low sampling rates are common and one decimal would blur
+ * them), and a share just short of 1 is written `>99.9%`, so a report never claims "none" or
+ * "all" when it is not.
  */
 export function percent(share: number): string {
   if (!Number.isFinite(share)) return "—";
   const value = share * 100;
-  if (value > 0 && value < 0.05) return `${small.format(value)}%`;
+  if (value > 0 && value < 0.995) return `${small.format(value)}%`;
   if (value < 100 && value >= 99.95) return ">99.9%";
   return `${value.toFixed(1)}%`;
 }

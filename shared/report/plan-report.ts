@@ -26,8 +26,11 @@ export interface Section {
   head: string[];
   align: ("left" | "right")[];
   rows: Cell[][];
-  /** The table's widest free-text column, which a terminal renderer may wrap. */
-  wrapColumn?: number;
+  /**
+   * Columns a terminal renderer may wrap to fit its width, in the order to narrow them, each
+   * down to at most `min` characters.
+   */
+  wrap?: { column: number; min: number }[];
 }
 
 export interface PlanReport {
@@ -126,7 +129,7 @@ function summarySection(plan: Plan): Section {
         { text: "Spend per month" },
         { text: usd(before.monthlyUsd), tone: overBudget(before) ? "bad" : undefined },
         { text: usd(after.monthlyUsd), tone: overBudget(after) ? "bad" : undefined },
-        { text: `${spendDelta >= 0 ? "+" : "−"}${usd(Math.abs(spendDelta))}` },
+        { text: `${spendDelta >= 0 ? "+" : "-"}${usd(Math.abs(spendDelta))}` },
       ],
       [
         { text: "Share of budget" },
@@ -209,7 +212,11 @@ function rulesSection(plan: Plan): Section {
     head: ["Rule", "Matches", "Endpoints", "Reservoir", "Rate", "Priority", "$/month", "Change", "Why"],
     align: ["left", "left", "right", "right", "right", "right", "right", "left", "left"],
     rows,
-    wrapColumn: 8,
+    wrap: [
+      { column: 8, min: 28 },
+      { column: 1, min: 18 },
+      { column: 0, min: 16 },
+    ],
   };
 }
 
@@ -244,6 +251,10 @@ function endpointsSection(plan: Plan, limit: number): Section {
     notes,
     head: ["Endpoint", "Rule", "Sampling", "Traces/month", "5xx/day", "4xx/day"],
     align: ["left", "left", "right", "right", "right", "right"],
+    wrap: [
+      { column: 0, min: 24 },
+      { column: 1, min: 16 },
+    ],
     rows: shown.map(({ endpoint: e }) => [
       { text: e.label, code: true },
       { text: change(e.ruleNameBefore, e.ruleName), code: true },

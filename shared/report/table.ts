@@ -4,6 +4,7 @@
  */
 import Table from "cli-table3";
 import pc from "picocolors";
+import wrapAnsi from "wrap-ansi";
 import type { Plan } from "../domain/plan.ts";
 import { type Cell, type PlanReportOptions, planReport, type Section, type Tone } from "./plan-report.ts";
 
@@ -27,30 +28,48 @@ function paint(colors: Colors, cell: Cell): string {
   return cell.tone ? byTone[cell.tone](text) : text;
 }
 
-/** Column widths: natural for all but the wrap column, which gets what the width leaves. */
+/**
+ * Column widths (with padding): natural, except that the section's wrappable columns are
+ * narrowed, in their order, until the table fits the width or they reach their minimum.
+ * `null` leaves a column to cli-table3.
+ */
 function columnWidths(section: Section, width: number): (number | null)[] {
-  const natural = section.head.map((head, c) =>
-    Math.max(head.length, ...section.rows.map((row) => row[c]?.text.length ?? 0)),
+  const cells = section.head.map(
+    (head, c) => Math.max(head.length, ...section.rows.map((row) => row[c]?.text.length ?? 0)) + 2,
   );
-  return natural.map((w, c) => {
-    if (c !== section.wrapColumn) return null;
-    // Each column takes its text, one space of padding on each side and one border.
-    const others = natural.reduce((sum, n, i) => (i === c ? sum : sum + n + 3), 0);
-    return Math.min(w + 2, Math.max(24, width - others - 2));
-  });
+  // Each column takes its cells and one border; plus the table's last border.
+  let total = cells.reduce((sum, w) => sum + w + 1, 1);
+  const wrapped = new Set<number>();
+  for (const { column, min } of section.wrap ?? []) {
+    if (total <= width) break;
+    const cut = Math.min(total - width, cells[column] - Math.min(cells[column], min + 2));
+    cells[column] -= cut;
+    total -= cut;
+    wrapped.add(column);
+  }
+  return cells.map((w, c) => (wrapped.has(c) ? w : null));
 }
 
 function drawSection(section: Section, colors: Colors, width: number): string {
+  const colWidths = columnWidths(section, width);
   const table = new Table({
     head: section.head.map((h) => colors.bold(h)),
     colAligns: section.align,
-    colWidths: columnWidths(section, width),
-    wordWrap: true,
+    colWidths,
     // cli-table3 colours heads and borders itself unless told not to; colour is decided here.
     // Row separators only where cells wrap onto several lines.
-    style: { head: [], border: [], compact: section.wrapColumn === undefined },
+    style: { head: [], border: [], compact: colWidths.every((w) => w === null) },
   });
-  for (const row of section.rows) table.push(row.map((cell) => paint(colors, cell)));
+  for (const row of section.rows) {
+    table.push(
+      row.map((cell, c) => {
+        const text = paint(colors, cell);
+        const width = colWidths[c];
+        // At spaces where there are some; words longer than the column (rule names) break anywhere.
+        return width === null ? text : wrapAnsi(text, width - 2, { hard: true, trim: true });
+      }),
+    );
+  }
   const lines = [colors.bold(section.title), ...section.notes];
   if (section.rows.length > 0) lines.push(table.toString());
   return lines.join("\n");
