@@ -480,8 +480,9 @@ function defaultRule(): SamplingRule {
 }
 
 /**
- * Rules people made by hand: switch off health checks, keep all of a sensitive path, a rate per
- * team's service or resource; one carries attributes, which X-Ray SDKs ignore.
+ * Rules people made by hand: switch off health checks, keep all of a quiet path, a low rate for
+ * a team's service or resource; one carries attributes, which X-Ray SDKs ignore. They leave the
+ * critical endpoint alone: a hand-made rule over it is a config conflict, not a planning problem.
  */
 function handMadeRules(
   count: number,
@@ -508,9 +509,19 @@ function handMadeRules(
     });
   };
 
-  const resources = [
-    ...new Set(profiles.map((p) => p.path.split("/")[1]).filter((r) => r && r !== "health")),
-  ];
+  const criticalService = profiles.find((p) => p.kind === "checkout")?.service.name;
+  const teamServices = services.filter((s) => s.name !== criticalService);
+  // Requests a second per resource (first path segment), to find quiet ones.
+  const resourceRates = new Map<string, number>();
+  for (const p of profiles) {
+    const resource = p.path.split("/")[1];
+    if (!resource || resource === "health" || resource === "checkout" || resource === "v2") continue;
+    resourceRates.set(resource, (resourceRates.get(resource) ?? 0) + p.rate);
+  }
+  const resources = [...resourceRates.keys()].sort(
+    (a, b) => (resourceRates.get(a) ?? 0) - (resourceRates.get(b) ?? 0),
+  );
+  const quietResources = resources.slice(0, Math.max(1, Math.ceil(resources.length / 3)));
   for (let i = 0; i < count; i++) {
     if (i === 0) {
       make(
@@ -518,8 +529,8 @@ function handMadeRules(
         { Priority: 50, HTTPMethod: "GET", URLPath: "/health*", FixedRate: 0, ReservoirSize: 0 },
         "platform",
       );
-    } else if (i === 1) {
-      const resource = random.pick(resources);
+    } else if (i === 1 && quietResources.length > 0) {
+      const resource = random.pick(quietResources);
       make(
         `team-${resource}-full`,
         { Priority: 60, HTTPMethod: "POST", URLPath: `/${resource}*`, FixedRate: 1, ReservoirSize: 1 },
@@ -537,27 +548,27 @@ function handMadeRules(
         },
         "tenants",
       );
-    } else if (random.chance(0.5)) {
-      const service = random.pick(services);
+    } else if (random.chance(0.4) && teamServices.length > 0) {
+      const service = random.pick(teamServices);
       make(
         `team-${service.name}`,
         {
           Priority: 100 + random.int(8000),
           ServiceName: service.name,
-          FixedRate: random.pick([0.01, 0.02, 0.05, 0.1]),
-          ReservoirSize: random.pick([0, 1, 2]),
+          FixedRate: random.pick([0.005, 0.01, 0.02]),
+          ReservoirSize: random.pick([0, 1]),
         },
         service.name.split("-")[0],
       );
-    } else {
+    } else if (resources.length > 0) {
       const resource = random.pick(resources);
       make(
         `team-${resource}-${i}`,
         {
           Priority: 100 + random.int(8000),
-          HTTPMethod: random.pick(["*", "GET", "POST"]),
+          HTTPMethod: random.pick(["GET", "POST", "PUT", "DELETE"]),
           URLPath: `/${resource}/*`,
-          FixedRate: random.pick([0.01, 0.05, 0.1, 0.2]),
+          FixedRate: random.pick([0.01, 0.02, 0.05]),
           ReservoirSize: random.pick([0, 1]),
         },
         resource,
@@ -633,14 +644,14 @@ function planFutureEvents(o: ResolvedOptions, world: World): FutureEvents {
 
   let spike: FutureEvents["spike"];
   if (o.spike) {
-    // A busy-but-not-busiest endpoint: ranks from the 4th to the top third.
+    // A mid-ranked endpoint (between the top 10% and 70% by traffic), as in the public examples.
     const ranked = profiles
       .map((p, i) => ({ p, i }))
       .filter(({ p }) => p.kind === "regular" && p.path !== "/health")
       .sort((a, b) => b.p.rate - a.p.rate);
     if (ranked.length > 0) {
-      const from = Math.min(3, ranked.length - 1);
-      const to = Math.max(from + 1, Math.floor(ranked.length / 3));
+      const from = Math.min(ranked.length - 1, Math.max(3, Math.floor(ranked.length * 0.1)));
+      const to = Math.max(from + 1, Math.floor(ranked.length * 0.7));
       const chosen = ranked[from + random.int(to - from)].i;
       const duration = Math.min(o.periods, Math.max(1, Math.round((o.spike.hours * 3600) / o.periodSeconds)));
       const earliest = Math.floor(o.periods * 0.1);

@@ -1,0 +1,172 @@
+/**
+ * Scoring one scenario as `scoring.md` says: plan from the snapshot, score the plan and every
+ * baseline on the next day, and check the targets — (a) at the config's rule quota against the
+ * best deployable baseline within budget, (b) with a quota that has room for every endpoint
+ * against the best per-endpoint baseline within budget, less 2 points.
+ */
+import type { Config, SamplingRule } from "../shared/domain/formats.ts";
+import { splitRules } from "../shared/domain/ownership.ts";
+import { planSampling } from "../shared/domain/planner.ts";
+import { scoreRules, type WindowScore } from "../shared/domain/scoring.ts";
+import {
+  BASELINE_BUDGET_TOLERANCE,
+  type BaselineFamily,
+  type BaselineForm,
+  buildBaselines,
+  rulesUsed,
+  scoreBaseline,
+} from "./baselines.ts";
+import type { LoadedScenario } from "./scenarios.ts";
+
+export type Variant = "quota" | "room-for-all";
+
+export interface SamplerRow {
+  id: string;
+  label: string;
+  kind: "governor" | "baseline";
+  family?: BaselineFamily;
+  form?: BaselineForm;
+  score: WindowScore;
+  /** Rules in the account (undefined for a per-endpoint allocation). */
+  rules?: number;
+  planningMs?: number;
+  /** Baselines: spend/budget ≤ 105%; the governor: ≤ 100%. */
+  withinBudget: boolean;
+}
+
+export type Metric = "faultCapture" | "errorCapture" | "coverage";
+export const TARGET_METRICS: Metric[] = ["faultCapture", "errorCapture", "coverage"];
+
+export interface TargetCheck {
+  name: string;
+  value: number;
+  /** What the value must reach (spend: at most). */
+  threshold: number;
+  /** The baseline that set the threshold. */
+  reference?: string;
+  pass: boolean;
+}
+
+export interface VariantResult {
+  variant: Variant;
+  ruleQuota: number;
+  rows: SamplerRow[];
+  targets: TargetCheck[];
+  pass: boolean;
+  warnings: string[];
+}
+
+/** Quota with room for every endpoint: endpoints + unmanaged rules + 2 (Default and one spare). */
+export function roomForAllQuota(scenario: LoadedScenario): number {
+  const { unmanaged } = splitRules(scenario.snapshot.rules, scenario.config);
+  return Math.min(10_000, scenario.snapshot.endpoints.length + unmanaged.length + 2);
+}
+
+export function configFor(scenario: LoadedScenario, variant: Variant): Config {
+  return variant === "quota" ? scenario.config : { ...scenario.config, ruleQuota: roomForAllQuota(scenario) };
+}
+
+export interface GovernorRun {
+  rules: SamplingRule[];
+  planningMs: number;
+  warnings: string[];
+}
+
+export function runGovernor(scenario: LoadedScenario, config: Config): GovernorRun {
+  const started = performance.now();
+  const plan = planSampling(scenario.snapshot, config, { quotaWhatIf: [] });
+  const planningMs = performance.now() - started;
+  return { rules: plan.rules, planningMs, warnings: plan.warnings };
+}
+
+/** The best value of a metric over the rows (undefined when there are none). */
+export function best(rows: SamplerRow[], metric: Metric): SamplerRow | undefined {
+  let top: SamplerRow | undefined;
+  for (const row of rows) if (!top || row.score[metric] > top.score[metric]) top = row;
+  return top;
+}
+
+/** The baselines a variant's targets compare against: within budget, in the variant's form. */
+export function referenceRows(rows: SamplerRow[], variant: Variant): SamplerRow[] {
+  return rows.filter(
+    (r) =>
+      r.kind === "baseline" &&
+      r.withinBudget &&
+      (variant === "quota" ? r.form === "deployable" : r.form === "per-endpoint"),
+  );
+}
+
+export function checkTargets(
+  governor: SamplerRow,
+  references: SamplerRow[],
+  options: { slack: number; margin?: Partial<Record<Metric, number>> },
+): TargetCheck[] {
+  const checks: TargetCheck[] = [
+    {
+      name: "spend/budget ≤ 100%",
+      value: governor.score.spendRatio,
+      threshold: 1,
+      pass: governor.score.spendRatio <= 1 + 1e-9,
+    },
+    {
+      name: "critical rates met",
+      value: governor.score.criticalMet ? 1 : 0,
+      threshold: 1,
+      pass: governor.score.criticalMet,
+    },
+  ];
+  for (const metric of TARGET_METRICS) {
+    const top = best(references, metric);
+    const threshold = top ? top.score[metric] + (options.margin?.[metric] ?? 0) - options.slack : 0;
+    checks.push({
+      name: metric,
+      value: governor.score[metric],
+      threshold,
+      reference: top?.label,
+      pass: governor.score[metric] >= threshold - 1e-9,
+    });
+  }
+  return checks;
+}
+
+/** Plans and scores one variant of a scenario: the governor and every baseline on the next day. */
+export function evaluateVariant(scenario: LoadedScenario, variant: Variant): VariantResult {
+  const config = configFor(scenario, variant);
+  const governor = runGovernor(scenario, config);
+  const governorScore = scoreRules(scenario.future, governor.rules, config);
+  const rows: SamplerRow[] = [
+    {
+      id: "governor",
+      label: "governor",
+      kind: "governor",
+      score: governorScore,
+      rules: governor.rules.length,
+      planningMs: governor.planningMs,
+      withinBudget: governorScore.spendRatio <= 1 + 1e-9,
+    },
+  ];
+  for (const baseline of buildBaselines(scenario.snapshot, config)) {
+    const score = scoreBaseline(baseline, scenario.future, config);
+    rows.push({
+      id: baseline.id,
+      label: baseline.label,
+      kind: "baseline",
+      family: baseline.family,
+      form: baseline.form,
+      score,
+      rules: rulesUsed(baseline),
+      withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
+    });
+  }
+  const targets = checkTargets(rows[0], referenceRows(rows, variant), {
+    slack: variant === "quota" ? 0 : 0.02,
+  });
+  return {
+    variant,
+    ruleQuota: config.ruleQuota,
+    rows,
+    targets,
+    pass: targets.every((t) => t.pass),
+    warnings: governor.warnings,
+  };
+}

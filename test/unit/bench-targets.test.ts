@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { checkTargets, referenceRows, type SamplerRow } from "../../bench/evaluate.ts";
+import type { WindowScore } from "../../shared/domain/scoring.ts";
+
+function score(spendRatio: number, capture: number, criticalMet = true): WindowScore {
+  return {
+    monthlyTraces: 0,
+    monthlyUsd: 0,
+    budgetUsd: 1,
+    spendRatio,
+    faultCapture: capture,
+    errorCapture: capture,
+    coverage: capture,
+    rareCoverage: capture,
+    critical: [],
+    criticalMet,
+    counts: { faultHours: 1, errorHours: 1, trafficHours: 1, rareEndpoints: 0 },
+  };
+}
+
+function baseline(
+  id: string,
+  form: "deployable" | "per-endpoint",
+  spendRatio: number,
+  capture: number,
+): SamplerRow {
+  return {
+    id,
+    label: id,
+    kind: "baseline",
+    form,
+    score: score(spendRatio, capture),
+    withinBudget: spendRatio <= 1.05,
+  };
+}
+
+const rows: SamplerRow[] = [
+  { id: "governor", label: "governor", kind: "governor", score: score(0.95, 0.8), withinBudget: true },
+  baseline("uniform", "deployable", 1.04, 0.7),
+  baseline("greedy-over-budget", "deployable", 1.2, 0.99),
+  baseline("fit/per-endpoint", "per-endpoint", 1.0, 0.81),
+];
+
+describe("benchmark targets", () => {
+  it("compare at the quota with the best deployable baseline within 105% of the budget", () => {
+    const references = referenceRows(rows, "quota");
+
+    expect(references.map((r) => r.id)).toEqual(["uniform"]);
+    const checks = checkTargets(rows[0], references, { slack: 0 });
+    expect(checks.every((c) => c.pass)).toBe(true);
+    expect(checks.find((c) => c.name === "coverage")?.reference).toBe("uniform");
+  });
+
+  it("compare with room for all with the best per-endpoint baseline less 2 points", () => {
+    const references = referenceRows(rows, "room-for-all");
+
+    const within = checkTargets(rows[0], references, { slack: 0.02 });
+    const strict = checkTargets(rows[0], references, { slack: 0 });
+
+    expect(within.find((c) => c.name === "faultCapture")?.pass).toBe(true);
+    expect(strict.find((c) => c.name === "faultCapture")?.pass).toBe(false);
+  });
+
+  it("fail the governor over 100% of the budget or with a critical rate unmet", () => {
+    const over: SamplerRow = { ...rows[0], score: score(1.01, 0.9) };
+    const unmet: SamplerRow = { ...rows[0], score: score(0.9, 0.9, false) };
+
+    expect(checkTargets(over, [], { slack: 0 }).find((c) => c.name.startsWith("spend"))?.pass).toBe(false);
+    expect(checkTargets(unmet, [], { slack: 0 }).find((c) => c.name.startsWith("critical"))?.pass).toBe(
+      false,
+    );
+  });
+});
