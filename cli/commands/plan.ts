@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         "--format <format>",
-        "report format; default: table on a terminal, otherwise markdown (with --out: json for *.json, markdown for *.md)",
+        "report format; default: table on a terminal, otherwise markdown (with --out: json for a *.json file, else markdown)",
       ).choices(REPORT_FORMATS),
     )
     .option("--out <file>", "write the report to this file instead of standard output")

@@ -9,7 +9,7 @@ import { type Cell, type PlanReportOptions, planReport, type Section } from "./p
 
 /** Text that markdown would read as markup (emphasis, links, html, table pipes) made literal. */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|#~]/g, "\\$&").replace(/\r?\n/g, " ");
+  return text.replace(/[\\`*_[\]<|~]/g, "\\$&").replace(/\r?\n/g, " ");
 }
 
 /** A code span; only the pipe needs escaping inside one in a GFM table. */
