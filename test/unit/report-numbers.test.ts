@@ -23,6 +23,7 @@ describe("report numbers", () => {
       }),
     );
     expect(percent(0.00042)).toBe("0.042%");
+    expect(percent(0.0028)).toBe("0.28%");
     expect(percent(0.99996)).toBe(">99.9%");
   });
 
