@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parsePlan } from "../../shared/domain/formats.ts";
-import { REPO, runCli } from "./run-cli.ts";
+import { BIN, REPO, runCli } from "./run-cli.ts";
 
 const SNAPSHOT = "test/fixtures/small.snapshot.json";
 const CONFIG_YAML = "test/fixtures/small.config.yaml";
@@ -131,6 +131,25 @@ describe.concurrent("xray-governor plan", { timeout: 90_000 }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/┌─+┬/);
     expect(result.stdout).not.toMatch(ANSI);
+  });
+
+  // util-linux `script` gives the CLI a terminal; without it there is no way to get one here.
+  const script = ["/usr/bin/script", "/bin/script"].find((path) => existsSync(path));
+  it.skipIf(!script)("draws a coloured table on a terminal, and no colour when NO_COLOR is set", async () => {
+    const command = [process.execPath, BIN, "plan", "--snapshot", SNAPSHOT, "--config", CONFIG_YAML, "-q"]
+      .map((word) => `'${word}'`)
+      .join(" ");
+    const onTerminal = (env: NodeJS.ProcessEnv) =>
+      runCli([], { command: [script as string, ["-qec", command, "/dev/null"]], env });
+
+    const [coloured, plain] = await Promise.all([onTerminal({}), onTerminal({ NO_COLOR: "1" })]);
+
+    expect(coloured.code).toBe(0);
+    expect(coloured.stdout).toMatch(/┌─+┬/);
+    expect(coloured.stdout).toMatch(ANSI);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/┌─+┬/);
+    expect(plain.stdout).not.toMatch(ANSI);
   });
 
   it("documents every flag in --help", async () => {
