@@ -4,6 +4,7 @@
  * path of every bad field.
  */
 import { z } from "zod";
+import { CollectionSchema, MetricSourcesSchema } from "./metric-sources.ts";
 
 export const SNAPSHOT_FORMAT = "xray-governor/snapshot@1";
 export const PLAN_FORMAT = "xray-governor/plan@1";
@@ -279,6 +280,10 @@ export const ConfigSchema = z.strictObject({
       faults: z.number().min(0).default(2),
     })
     .default({ coverage: 1, errors: 1, faults: 2 }),
+  /** Where per-endpoint traffic comes from in CloudWatch (see metric-sources.ts). */
+  metricSources: MetricSourcesSchema,
+  /** How a collection run reads CloudWatch and X-Ray. */
+  collection: CollectionSchema,
 });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
