@@ -33,7 +33,12 @@ export function tokenFor(offset: number, scope: string): string {
   return Buffer.from(JSON.stringify({ o: offset, s: scope }), "utf8").toString("base64url");
 }
 
-function offsetOf(token: string, scope: string, invalidToken: (message: string) => ServiceError): number {
+/** The offset a token names, or `invalidToken` when the token is not one this scope issued. */
+export function offsetOf(
+  token: string,
+  scope: string,
+  invalidToken: (message: string) => ServiceError,
+): number {
   try {
     const decoded = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
       o?: unknown;

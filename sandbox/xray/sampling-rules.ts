@@ -90,6 +90,7 @@ export class SamplingRuleStore {
   /** In creation order; Default first. */
   private readonly rules: StoredRule[] = [];
   private lastModification: number;
+  private changes = 0;
 
   constructor(options: SamplingRuleStoreOptions) {
     this.region = options.region;
@@ -142,6 +143,16 @@ export class SamplingRuleStore {
   /** When a rule last changed (seconds since the epoch), for GetSamplingTargets. */
   lastRuleModification(): number {
     return this.lastModification / 1000;
+  }
+
+  /** Grows by one with every change to the rules (the simulator refreshes its match table on it). */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Looks a rule up by name (the simulator's statistics name rules). */
+  has(ruleName: string): boolean {
+    return this.findByName(ruleName) !== undefined;
   }
 
   get size(): number {
@@ -254,6 +265,7 @@ export class SamplingRuleStore {
   private touch(): number {
     const now = this.clock.now();
     this.lastModification = Math.max(this.lastModification, now);
+    this.changes++;
     return now;
   }
 
