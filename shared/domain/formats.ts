@@ -222,7 +222,7 @@ export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
     monthlyUsd: z.number().positive("must be more than 0"),
     /** Share of the budget kept free for spikes and endpoints that appear after the snapshot. */
-    headroom: z.number().min(0).max(0.9).default(0.1),
+    headroom: z.number().min(0).max(0.9).default(0.03),
     pricePerMillionUsd: z.number().positive().default(5),
   }),
   critical: z.array(CriticalSchema).default([]),

@@ -375,3 +375,92 @@ function captureTemplate(
   if (!match) return undefined;
   return placeholders.map((p, i) => ({ dimension: p.dimension, part: p.part, value: match[i + 1] }));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot endpoints from metric series
+
+/** One discovered metric set: an endpoint, and its counts per period (undefined: the source has no such metric). */
+export interface EndpointMetrics {
+  fields: EndpointFields;
+  requests: ArrayLike<number>;
+  errors?: ArrayLike<number>;
+  faults?: ArrayLike<number>;
+}
+
+/**
+ * Endpoints for a snapshot: metric sets of the same endpoint are added up (two target groups
+ * mapped to one service), counts are whole and never negative, 4xx and 5xx never exceed the
+ * requests. `estimated` fills a missing 4xx or 5xx metric (e.g. from de-biased error traces).
+ */
+export function assembleEndpoints(
+  sets: readonly EndpointMetrics[],
+  periods: number,
+  estimated: (key: string) => { errors?: ArrayLike<number>; faults?: ArrayLike<number> } | undefined = () =>
+    undefined,
+): { endpoints: Endpoint[]; estimatedSeries: number } {
+  const merged = new Map<
+    string,
+    {
+      fields: EndpointFields;
+      requests: number[];
+      errors: number[];
+      faults: number[];
+      has: { errors: boolean; faults: boolean };
+    }
+  >();
+  for (const set of sets) {
+    const key = endpointIdentity(set.fields);
+    let m = merged.get(key);
+    if (!m) {
+      m = {
+        fields: set.fields,
+        requests: new Array(periods).fill(0),
+        errors: new Array(periods).fill(0),
+        faults: new Array(periods).fill(0),
+        has: { errors: false, faults: false },
+      };
+      merged.set(key, m);
+    }
+    for (let t = 0; t < periods; t++) {
+      m.requests[t] += set.requests[t] ?? 0;
+      if (set.errors) m.errors[t] += set.errors[t] ?? 0;
+      if (set.faults) m.faults[t] += set.faults[t] ?? 0;
+    }
+    m.has.errors ||= set.errors !== undefined;
+    m.has.faults ||= set.faults !== undefined;
+  }
+  let estimatedSeries = 0;
+  const endpoints: Endpoint[] = [];
+  for (const [key, m] of [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const fill = estimated(key);
+    for (const kind of ["errors", "faults"] as const) {
+      const series = fill?.[kind];
+      if (m.has[kind] || !series) continue;
+      estimatedSeries++;
+      for (let t = 0; t < periods; t++) m[kind][t] = series[t] ?? 0;
+    }
+    const requests = m.requests.map(whole);
+    const faults = m.faults.map((v, t) => Math.min(whole(v), requests[t]));
+    const errors = m.errors.map((v, t) => Math.min(whole(v), requests[t] - faults[t]));
+    endpoints.push({
+      service: m.fields.service,
+      ...(m.fields.serviceType !== undefined ? { serviceType: m.fields.serviceType } : {}),
+      ...(m.fields.host !== undefined ? { host: m.fields.host } : {}),
+      method: m.fields.method,
+      path: m.fields.path,
+      requests,
+      errors,
+      faults,
+    });
+  }
+  return { endpoints, estimatedSeries };
+}
+
+/** The same identity as `endpointKey` in sampling.ts (kept here to keep this module's imports small). */
+export function endpointIdentity(e: EndpointFields): string {
+  return `${e.service}|${e.serviceType ?? ""}|${e.host ?? ""}|${e.method.toUpperCase()}|${e.path}`;
+}
+
+function whole(v: number): number {
+  return Number.isFinite(v) && v > 0 ? Math.round(v) : 0;
+}

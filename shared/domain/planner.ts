@@ -22,9 +22,16 @@ import type {
   QuotaWhatIf,
   RuleReason,
 } from "./plan.ts";
-import { type DesignedGroup, designRules, maxUsefulReservoir, settleSettings } from "./planner/design.ts";
+import {
+  type Design,
+  type DesignedGroup,
+  designRules,
+  maxUsefulReservoir,
+  settleSettings,
+} from "./planner/design.ts";
+import { type ExposureCaps, exposureOf, type GroupExposure, groupExposure } from "./planner/exposure.ts";
 import { ruleNameFor, shadowFreeOrder } from "./planner/patterns.ts";
-import { applyStability, releaseCuts } from "./planner/stability.ts";
+import { applyStability, releaseCuts, setSettings } from "./planner/stability.ts";
 import { buildTrafficModel, type TrafficModel } from "./planner/traffic.ts";
 import {
   groupCost,
@@ -149,7 +156,11 @@ interface BuiltRules {
   details: PlannedRule[];
   score: WindowScore;
   outcome: ReturnType<typeof ruleOutcome>;
+  /** Forecast traces per month of the unmanaged rules, and what they take on the snapshot. */
   unmanagedCost: number;
+  unmanagedSnapshotTraces: number;
+  /** Traces per month kept free for a spike and a new endpoint under these settings. */
+  exposureTraces: number;
   warnings: string[];
 }
 
@@ -170,33 +181,94 @@ function buildRules(
   budgetTraces: number,
   state: PreviousState,
 ): BuiltRules {
-  let target = budgetTraces;
-  let result: BuiltRules | undefined;
-  // The design works on hourly forecasts; the exact per-period model can land a little higher,
-  // so tighten the target until the plan fits the budget on its own snapshot.
-  for (let attempt = 0; attempt < 6; attempt++) {
-    result = buildOnce(snapshot, config, model, weights, unmanaged, capacity, target, state);
-    const limit = config.budget.monthlyUsd;
-    if (result.score.monthlyUsd <= limit * 0.999 || attempt === 5) break;
-    target *= Math.max(0.5, ((limit * 0.995) / result.score.monthlyUsd) ** 1.2);
+  // What the plan may spend: the snapshot's own traffic, plus the exposure to a spike and to
+  // a new endpoint kept free on top, within the budget less the safety margin.
+  const goal = budgetTraces * (1 - config.budget.headroom);
+  const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces: goal * 0.95 });
+  const layout = layoutRules(design, model, weights, config, unmanaged, state);
+  const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
+
+  // How much exposure to allow: a tighter cap keeps more budget for sampling but forbids
+  // high fixed rates on busy or catch-all rules. Pick the cap whose plan is worth most.
+  let caps: ExposureCaps | undefined;
+  let bestValue = Number.NEGATIVE_INFINITY;
+  for (const share of EXPOSURE_CAP_STEPS) {
+    const candidate = {
+      spike: Math.max(share * budgetTraces, layout.unmanagedSpike),
+      newcomer: share * budgetTraces,
+    };
+    const target = goal - design.unmanagedCost - candidate.spike - candidate.newcomer;
+    if (target <= 0) continue;
+    const settled = settleSettings(
+      layout.settled.map((n) => n.group),
+      target,
+      model.monthScale,
+      maxReservoir,
+      [],
+      layout.exposures,
+      candidate,
+    );
+    if (settled.value > bestValue) {
+      bestValue = settled.value;
+      caps = candidate;
+    }
   }
-  return result as BuiltRules;
+  caps ??= { spike: layout.unmanagedSpike, newcomer: 0 };
+
+  let managedTarget = Math.max(0, goal - design.unmanagedCost - caps.spike - caps.newcomer);
+  let best: BuiltRules | undefined;
+  let last: BuiltRules | undefined;
+  const hardLimit = monthlyTracesOf(config.budget.monthlyUsd, config);
+  for (let attempt = 0; attempt < 6; attempt++) {
+    const built = settleLayout(
+      snapshot,
+      config,
+      model,
+      layout,
+      design,
+      managedTarget,
+      budgetTraces,
+      state,
+      caps,
+    );
+    last = built;
+    const spent = built.score.monthlyTraces + built.exposureTraces;
+    if (spent <= goal * 1.0001 && built.score.monthlyTraces <= hardLimit) {
+      if (!best || built.score.monthlyTraces > best.score.monthlyTraces) best = built;
+      if (spent >= goal * 0.99) break;
+    }
+    const managedSpent = Math.max(1, built.score.monthlyTraces - built.unmanagedSnapshotTraces);
+    const room = goal - built.exposureTraces - built.unmanagedSnapshotTraces;
+    const ratio = Math.max(0.3, Math.min(1.5, room / managedSpent));
+    managedTarget *= attempt < 2 ? ratio : ratio ** 0.9;
+  }
+  return best ?? (last as BuiltRules);
 }
 
-function buildOnce(
-  snapshot: Snapshot,
-  config: Config,
+/** Exposure caps tried, as shares of the budget. */
+const EXPOSURE_CAP_STEPS = [0.005, 0.01, 0.02, 0.04, 0.08];
+
+interface Layout {
+  /** Managed rules that match traffic (or are critical), in evaluation order, then Default. */
+  settled: NamedGroup[];
+  live: NamedGroup[];
+  pool: DesignedGroup;
+  /** Per settled rule: what a spike or a newcomer would add under its settings. */
+  exposures: GroupExposure[];
+  /** What the worst spike among endpoints that unmanaged rules take would add. */
+  unmanagedSpike: number;
+}
+
+/** Names, orders and prioritises the designed rules, and finds which endpoints each really takes. */
+function layoutRules(
+  design: Design,
   model: TrafficModel,
   weights: MetricWeights,
+  config: Config,
   unmanaged: SamplingRule[],
-  capacity: number,
-  budgetTraces: number,
   state: PreviousState,
-): BuiltRules {
-  const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces });
-  const warnings = [...design.warnings];
+): Layout {
   const prefix = config.rules.namePrefix;
-
   // Order managed rules: critical first, then so that no rule is shadowed by a broader one.
   const critical = design.groups.filter((g) => g.kind === "critical");
   const endpointGroups = design.groups.filter((g) => g.kind === "endpoint");
@@ -216,10 +288,9 @@ function buildOnce(
   const step = Math.max(1, Math.min(10, Math.floor((band.max - band.min) / Math.max(1, ordered.length))));
   const usedNames = new Set<string>();
   const named: NamedGroup[] = ordered.map((group, i) => {
-    const label =
-      group.kind === "critical"
-        ? `critical-${group.pattern.HTTPMethod === "*" ? "" : group.pattern.HTTPMethod}${group.pattern.URLPath}`
-        : undefined;
+    const method = group.pattern.HTTPMethod === "*" ? "" : group.pattern.HTTPMethod;
+    const path = group.pattern.URLPath === "*" ? "" : group.pattern.URLPath;
+    const label = group.kind === "critical" ? `critical-${method}${path}` : undefined;
     let name = ruleNameFor(group.pattern, prefix, label);
     while (usedNames.has(name.toLowerCase())) name = ruleNameFor(group.pattern, prefix, `${label ?? ""}${i}`);
     usedNames.add(name.toLowerCase());
@@ -232,27 +303,35 @@ function buildOnce(
   });
 
   // Who really takes which endpoint, once every rule is in place (patterns can overlap).
-  const placeholder = (n: NamedGroup): SamplingRule => managedRule(n, config);
-  const defaultPlaceholder = defaultRuleWith(state.previousDefault, 0, 0);
-  const all = evaluationOrder([...unmanaged, ...named.map(placeholder), defaultPlaceholder]);
+  const all = evaluationOrder([
+    ...unmanaged,
+    ...named.map((n) => managedRule(n, config)),
+    defaultRuleWith(state.previousDefault, 0, 0),
+  ]);
   const taken = firstMatches(all, model.endpoints);
-  const indexByName = new Map(all.map((r, i) => [r.RuleName, i]));
-  const membersOf = (ruleName: string) => {
-    const r = indexByName.get(ruleName) as number;
-    const members: number[] = [];
-    for (let e = 0; e < taken.length; e++) if (taken[e] === r) members.push(e);
-    return members;
-  };
+  const membersByRule = new Map<number, number[]>();
+  for (let e = 0; e < taken.length; e++) {
+    const list = membersByRule.get(taken[e]);
+    if (list) list.push(e);
+    else membersByRule.set(taken[e], [e]);
+  }
+  const membersOf = (ruleName: string) =>
+    membersByRule.get(all.findIndex((r) => r.RuleName === ruleName)) ?? [];
   const live: NamedGroup[] = [];
   for (const n of named) {
     const members = membersOf(n.name);
     if (members.length === 0 && n.group.kind !== "critical") continue;
-    n.group.members = members;
-    n.group.profile = groupProfile(model, weights, members);
+    if (members.join() !== n.group.members.join()) {
+      n.group.members = members;
+      n.group.profile = groupProfile(model, weights, members);
+    }
     live.push(n);
   }
-  pool.members = membersOf(DEFAULT_RULE_NAME);
-  pool.profile = groupProfile(model, weights, pool.members);
+  const poolMembers = membersOf(DEFAULT_RULE_NAME);
+  if (poolMembers.join() !== pool.members.join()) {
+    pool.members = poolMembers;
+    pool.profile = groupProfile(model, weights, [...poolMembers, model.newcomer]);
+  }
   const defaultNamed: NamedGroup = {
     group: pool,
     name: DEFAULT_RULE_NAME,
@@ -260,20 +339,56 @@ function buildOnce(
     desired: { reservoir: 0, fixedRate: 0 },
   };
   const settled = [...live, defaultNamed];
-  const maxReservoir = maxUsefulReservoir(
-    design.targetTraces + design.unmanagedCost,
-    model.monthScale,
-    model.windowSeconds,
+  const exposures = settled.map((n) =>
+    groupExposure(model, n.group.profile, n.group.members, n.group.kind === "default"),
   );
+  let unmanagedSpike = 0;
+  design.unmanagedOrdered.forEach((rule, r) => {
+    const members: number[] = [];
+    for (let e = 0; e < design.heldBy.length; e++) if (design.heldBy[e] === r) members.push(e);
+    if (members.length === 0) return;
+    const profile = groupProfile(model, weights, members);
+    const exposure = exposureOf(
+      groupExposure(model, profile, members, false),
+      rule.ReservoirSize,
+      rule.FixedRate,
+    );
+    unmanagedSpike = Math.max(unmanagedSpike, exposure.spike);
+  });
+  return { settled, live, pool, exposures, unmanagedSpike };
+}
+
+/** Settles the layout's settings at a target, applies stability, and projects the result. */
+function settleLayout(
+  snapshot: Snapshot,
+  config: Config,
+  model: TrafficModel,
+  layout: Layout,
+  design: Design,
+  managedTarget: number,
+  budgetTraces: number,
+  state: PreviousState,
+  caps: ExposureCaps,
+): BuiltRules {
+  const { settled, live, pool } = layout;
+  const warnings = [...design.warnings];
+  const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
   settleSettings(
     settled.map((n) => n.group),
-    design.targetTraces,
+    managedTarget,
     model.monthScale,
     maxReservoir,
     warnings,
+    layout.exposures,
+    caps,
   );
   for (const n of settled) {
-    n.group.setting.fixedRate = roundRate(n.group.setting.fixedRate, n.group.minFixedRate);
+    setSettings(
+      n.group,
+      n.group.setting.reservoir,
+      roundRate(n.group.setting.fixedRate, n.group.minFixedRate),
+      model.monthScale,
+    );
     n.desired = { reservoir: n.group.setting.reservoir, fixedRate: n.group.setting.fixedRate };
   }
 
@@ -290,18 +405,48 @@ function buildOnce(
     });
     held = outcome.heldInDeadband;
     const total = settled.reduce((sum, n) => sum + n.group.setting.cost, 0);
-    if (total > design.targetTraces) releaseCuts(settled, held, model.monthScale);
+    if (total > managedTarget) releaseCuts(settled, held, model.monthScale);
   }
 
   const rules = evaluationOrder([
-    ...unmanaged,
+    ...unmanagedOf(design),
     ...live.map((n) => managedRule(n, config)),
     defaultRuleWith(state.previousDefault, pool.setting.reservoir, pool.setting.fixedRate),
   ]);
   const outcome = ruleOutcome(snapshot, rules);
   const score = scoreOutcome(snapshot, outcome, config);
-  const details = ruleDetails(snapshot, config, model, rules, outcome, settled, state, held);
-  return { rules, details, score, outcome, unmanagedCost: design.unmanagedCost, warnings };
+  let unmanagedSnapshotTraces = 0;
+  for (let e = 0; e < snapshot.endpoints.length; e++) {
+    if (outcome.assignment[e] < 0 || design.heldBy[e] < 0) continue;
+    const p = outcome.probabilities(e);
+    const series = snapshot.endpoints[e].requests;
+    for (let t = 0; t < series.length; t++) unmanagedSnapshotTraces += p[t] * series[t];
+  }
+  unmanagedSnapshotTraces *= model.monthScale;
+  // The worst single spike (managed, Default or unmanaged) and the worst newcomer.
+  let spike = layout.unmanagedSpike;
+  let newcomer = 0;
+  settled.forEach((n, i) => {
+    const x = exposureOf(layout.exposures[i], n.group.setting.reservoir, n.group.setting.fixedRate);
+    spike = Math.max(spike, x.spike);
+    newcomer = Math.max(newcomer, x.newcomer);
+  });
+  const exposureTraces = spike + newcomer;
+  const details = ruleDetails(snapshot, config, model, outcome, settled, state, held);
+  return {
+    rules,
+    details,
+    score,
+    outcome,
+    unmanagedCost: design.unmanagedCost,
+    unmanagedSnapshotTraces,
+    exposureTraces,
+    warnings,
+  };
+}
+
+function unmanagedOf(design: Design): SamplingRule[] {
+  return design.unmanagedOrdered;
 }
 
 /** Rates are kept to 4 significant digits (never below a critical minimum). */
@@ -362,7 +507,6 @@ function ruleDetails(
   snapshot: Snapshot,
   config: Config,
   model: TrafficModel,
-  rules: SamplingRule[],
   outcome: ReturnType<typeof ruleOutcome>,
   settled: NamedGroup[],
   state: PreviousState,

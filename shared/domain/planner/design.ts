@@ -12,9 +12,18 @@
  */
 import type { Config, SamplingRule } from "../formats.ts";
 import { evaluationOrder, firstMatches, isUsedBySdks, type RequestFields } from "../sampling.ts";
+import {
+  type Exposure,
+  type ExposureCaps,
+  exposureOf,
+  type GroupExposure,
+  maxFixedRateWithin,
+  withinCaps,
+} from "./exposure.ts";
 import { CATCH_ALL, criticalPattern, endpointPattern, patternMatches, type RulePattern } from "./patterns.ts";
 import type { TrafficModel } from "./traffic.ts";
 import {
+  bestFixedRate,
   bestSetting,
   type GroupProfile,
   groupCost,
@@ -22,7 +31,8 @@ import {
   groupValue,
   hourlyProbabilities,
   type MetricWeights,
-  refineFixedRate,
+  ProfileBuilder,
+  reservoirShares,
   type Setting,
   type SettingCurve,
   settingCurve,
@@ -74,6 +84,9 @@ export function designRules(input: DesignInput): Design {
   const { model, weights, config, capacity } = input;
   const warnings: string[] = [];
   const E = model.endpoints.length;
+  const maxReservoir = maxUsefulReservoir(input.budgetTraces, model.monthScale, model.windowSeconds);
+  const curveOf = (profile: GroupProfile, minFixedRate = 0) =>
+    settingCurve(profile, model.monthScale, { minFixedRate, maxReservoir });
 
   // 1. Traffic that unmanaged rules take stays with them; their cost comes off the budget first.
   const unmanagedOrdered = evaluationOrder(input.unmanaged.filter(isUsedBySdks));
@@ -96,25 +109,18 @@ export function designRules(input: DesignInput): Design {
     warnings.push("rules the governor does not manage already spend the whole budget");
   }
 
-  /** Would a managed rule with this pattern take requests an unmanaged rule after our band holds? */
-  const steals = (pattern: RulePattern) => {
-    for (let e = 0; e < E; e++) {
-      const r = heldBy[e];
-      if (r >= 0 && unmanagedOrdered[r].Priority >= bandStart && patternMatches(pattern, model.requests[e])) {
-        return true;
-      }
-    }
-    return false;
-  };
-
-  const newGroupFor = (members: number[]) => groupProfile(model, weights, members);
-  const maxReservoir = maxUsefulReservoir(input.budgetTraces, model.monthScale, model.windowSeconds);
-  const free = new Uint8Array(E);
-  for (let e = 0; e < E; e++) if (heldBy[e] < 0) free[e] = 1;
+  // Endpoints held by an unmanaged rule evaluated after the managed band: a managed rule that
+  // matched one of them would take its requests away from a person's rule.
+  const stealable: number[] = [];
+  for (let e = 0; e < E; e++) {
+    if (heldBy[e] >= 0 && unmanagedOrdered[heldBy[e]].Priority >= bandStart) stealable.push(e);
+  }
+  const steals = (pattern: RulePattern) => stealable.some((e) => patternMatches(pattern, model.requests[e]));
 
   // 2. Critical entries become rules of their own, first in the list.
   const groups: DesignedGroup[] = [];
-  const captured = new Uint8Array(E);
+  const inPool = new Uint8Array(E);
+  for (let e = 0; e < E; e++) if (heldBy[e] < 0) inPool[e] = 1;
   config.critical.forEach((critical, index) => {
     const pattern = criticalPattern(critical);
     if (groups.length >= capacity) {
@@ -129,136 +135,163 @@ export function designRules(input: DesignInput): Design {
     }
     const members: number[] = [];
     for (let e = 0; e < E; e++) {
-      if (free[e] && !captured[e] && patternMatches(pattern, model.requests[e])) {
+      if (inPool[e] && patternMatches(pattern, model.requests[e])) {
         members.push(e);
-        captured[e] = 1;
+        inPool[e] = 0;
       }
     }
-    groups.push(newGroup("critical", pattern, members, critical.minFixedRate, { criticalIndex: index }));
-  });
-  for (let e = 0; e < E; e++) {
-    if (heldBy[e] >= 0) {
-      for (const [index, critical] of config.critical.entries()) {
-        if (patternMatches(criticalPattern(critical), model.requests[e])) {
-          const rule = unmanagedOrdered[heldBy[e]];
-          if (rule.FixedRate < critical.minFixedRate) {
-            warnings.push(
-              `critical[${index}] endpoint ${model.endpoints[e].method} ${model.endpoints[e].path} is held by unmanaged rule ${rule.RuleName} at rate ${rule.FixedRate}`,
-            );
-          }
-        }
-      }
-    }
-  }
-
-  // 3. The pool: what Default catches.
-  const inPool = new Uint8Array(E);
-  for (let e = 0; e < E; e++) if (free[e] && !captured[e]) inPool[e] = 1;
-
-  const curveCache = new Map<string, SettingCurve>();
-  const curveOf = (group: Pick<DesignedGroup, "profile" | "minFixedRate">, cacheKey?: string) => {
-    if (cacheKey) {
-      const cached = curveCache.get(cacheKey);
-      if (cached) return cached;
-    }
-    const curve = settingCurve(group.profile, model.monthScale, {
-      minFixedRate: group.minFixedRate,
-      maxReservoir,
-    });
-    if (cacheKey) curveCache.set(cacheKey, curve);
-    return curve;
-  };
-
-  function newGroup(
-    kind: GroupKind,
-    pattern: RulePattern,
-    members: number[],
-    minFixedRate: number,
-    extra: Partial<DesignedGroup> = {},
-  ): DesignedGroup {
-    return {
-      kind,
+    groups.push({
+      kind: "critical",
       pattern,
       members,
-      minFixedRate,
-      profile: newGroupFor(members),
-      setting: { reservoir: 0, fixedRate: minFixedRate, value: 0, cost: 0 },
-      ...extra,
-    };
-  }
-
-  const poolMembers = () => {
-    const members: number[] = [];
-    for (let e = 0; e < E; e++) if (inPool[e]) members.push(e);
-    return members;
-  };
-
-  // 4. Endpoint rules, chosen greedily.
-  const slots = capacity - groups.length;
-  const candidates = chooseCandidates(model, inPool, slots);
-  const candidatePatterns = new Map<number, RulePattern>();
-  for (const c of candidates) {
-    const pattern = endpointPattern(model.endpoints[c]);
-    if (!steals(pattern)) candidatePatterns.set(c, pattern);
-  }
-  const index = new RequestIndex(model.requests);
-
-  let pool = newGroup("default", CATCH_ALL, poolMembers(), 0);
-  const priceOf = (all: DesignedGroup[]) =>
-    solvePrice(
-      all.map((g) => curveOf(g)),
-      targetTraces,
-    );
-  let price = priceOf([...groups, pool]);
-  const endpointGroups: DesignedGroup[] = [];
-
-  for (let step = 0; step < slots && candidatePatterns.size > 0; step++) {
-    const poolSetting = bestSetting(curveOf(pool), price);
-    const poolP = hourlyProbabilities(pool.profile, poolSetting.reservoir, poolSetting.fixedRate);
-    let best: { gain: number; candidate: number; members: number[] } | undefined;
-    for (const [candidate, pattern] of candidatePatterns) {
-      if (!inPool[candidate]) {
-        candidatePatterns.delete(candidate);
-        continue;
+      minFixedRate: critical.minFixedRate,
+      criticalIndex: index,
+      profile: groupProfile(model, weights, members),
+      setting: emptySetting(critical.minFixedRate),
+    });
+  });
+  for (let e = 0; e < E; e++) {
+    if (heldBy[e] < 0) continue;
+    for (const [index, critical] of config.critical.entries()) {
+      const rule = unmanagedOrdered[heldBy[e]];
+      if (
+        rule.FixedRate < critical.minFixedRate &&
+        patternMatches(criticalPattern(critical), model.requests[e])
+      ) {
+        warnings.push(
+          `critical[${index}] endpoint ${model.endpoints[e].method} ${model.endpoints[e].path} is held by unmanaged rule ${rule.RuleName} at rate ${rule.FixedRate}`,
+        );
       }
-      const members = index.matching(pattern).filter((e) => inPool[e]);
-      const profile = newGroupFor(members);
-      const own = bestSetting(curveOf({ profile, minFixedRate: 0 }, `${candidate}:${members.length}`), price);
-      const stay = groupValue(profile, poolP) - price * groupCost(profile, poolP, model.monthScale);
-      const gain = own.value - price * own.cost - stay;
-      if (!best || gain > best.gain) best = { gain, candidate, members };
     }
-    if (!best || best.gain <= 0) break;
-    const group = newGroup(
-      "endpoint",
-      candidatePatterns.get(best.candidate) as RulePattern,
-      best.members,
-      0,
-      {
-        target: best.candidate,
-      },
-    );
-    endpointGroups.push(group);
-    candidatePatterns.delete(best.candidate);
-    for (const e of best.members) inPool[e] = 0;
-    pool = newGroup("default", CATCH_ALL, poolMembers(), 0);
-    if (step % 3 === 2) price = priceOf([...groups, ...endpointGroups, pool]);
   }
-  groups.push(...endpointGroups, pool);
-  return {
-    groups,
-    unmanagedOrdered,
-    heldBy,
-    unmanagedCost,
-    targetTraces,
-    price,
-    warnings,
+
+  // 3. Rules of their own for endpoints, chosen greedily by their net gain at the current
+  // price; the pool (what Default catches, newcomers included) shrinks as they are made.
+  const pool = new ProfileBuilder(model, weights);
+  for (let e = 0; e < E; e++) if (inPool[e]) pool.add(e);
+  pool.add(model.newcomer);
+  const index = new RequestIndex(model.requests);
+  const candidates = new Map<number, Candidate>();
+  const candidatesOf = new Map<number, number[]>();
+  for (const c of chooseCandidates(model, inPool, capacity - groups.length)) {
+    const pattern = endpointPattern(model.endpoints[c]);
+    if (steals(pattern)) continue;
+    const members = index.matching(pattern).filter((e) => inPool[e]);
+    candidates.set(c, { pattern, members });
+    for (const e of members) {
+      const list = candidatesOf.get(e);
+      if (list) list.push(c);
+      else candidatesOf.set(e, [c]);
+    }
+  }
+  const candidateCurve = (candidate: Candidate): SettingCurve => {
+    if (!candidate.curve) {
+      candidate.profile = groupProfile(model, weights, candidate.members);
+      candidate.curve = curveOf(candidate.profile);
+    }
+    return candidate.curve;
   };
+
+  const fixedCurves = groups.map((g) => curveOf(g.profile, g.minFixedRate));
+  const chosen: DesignedGroup[] = [];
+  const chosenCurves: SettingCurve[] = [];
+  let poolProfile = pool.build();
+  let poolCurve = curveOf(poolProfile);
+  const price = () => solvePrice([...fixedCurves, ...chosenCurves, poolCurve], targetTraces);
+
+  let mu = price();
+  let slots = capacity - groups.length;
+  while (slots > 0 && candidates.size > 0) {
+    const poolSetting = bestSetting(poolCurve, mu);
+    const poolP = hourlyProbabilities(poolProfile, poolSetting.reservoir, poolSetting.fixedRate);
+    const gains: { candidate: number; gain: number }[] = [];
+    for (const [c, candidate] of candidates) {
+      const curve = candidateCurve(candidate);
+      const profile = candidate.profile as GroupProfile;
+      const own = bestSetting(curve, mu);
+      const stay = groupValue(profile, poolP) - mu * groupCost(profile, poolP, model.monthScale);
+      const gain = own.value - mu * own.cost - stay;
+      if (gain > 1e-12) gains.push({ candidate: c, gain });
+    }
+    if (gains.length === 0) break;
+    gains.sort((a, b) => b.gain - a.gain || a.candidate - b.candidate);
+    // One at a time while slots are scarce; in batches when there is room for most candidates.
+    const batch = gains.length <= slots ? gains.length : Math.max(1, Math.floor(slots / 6));
+    const touched = new Set<number>();
+    let made = 0;
+    for (const { candidate: c } of gains) {
+      if (made >= batch || slots === 0) break;
+      const candidate = candidates.get(c) as Candidate;
+      if (candidate.members.some((e) => touched.has(e))) continue;
+      chosenCurves.push(candidateCurve(candidate));
+      chosen.push({
+        kind: "endpoint",
+        pattern: candidate.pattern,
+        target: c,
+        members: candidate.members,
+        minFixedRate: 0,
+        profile: candidate.profile as GroupProfile,
+        setting: emptySetting(0),
+      });
+      candidates.delete(c);
+      made++;
+      slots--;
+      for (const e of candidate.members) {
+        touched.add(e);
+        inPool[e] = 0;
+        pool.remove(e);
+      }
+    }
+    // Candidates that shared an endpoint with a new rule now match fewer pool endpoints.
+    for (const e of touched) {
+      for (const c of candidatesOf.get(e) ?? []) {
+        const candidate = candidates.get(c);
+        if (!candidate) continue;
+        candidate.members = candidate.members.filter((m) => inPool[m]);
+        candidate.profile = undefined;
+        candidate.curve = undefined;
+        if (candidate.members.length === 0 || !inPool[c]) candidates.delete(c);
+      }
+    }
+    poolProfile = pool.build();
+    poolCurve = curveOf(poolProfile);
+    mu = price();
+  }
+
+  groups.push(...chosen, {
+    kind: "default",
+    pattern: CATCH_ALL,
+    members: poolProfile.members.filter((e) => e !== model.newcomer),
+    minFixedRate: 0,
+    profile: poolProfile,
+    setting: emptySetting(0),
+  });
+  return { groups, unmanagedOrdered, heldBy, unmanagedCost, targetTraces, price: mu, warnings };
+}
+
+interface Candidate {
+  pattern: RulePattern;
+  /** Pool endpoints the candidate's pattern would take. */
+  members: number[];
+  profile?: GroupProfile;
+  curve?: SettingCurve;
+}
+
+function emptySetting(fixedRate: number): Setting {
+  return { reservoir: 0, fixedRate, value: 0, cost: 0 };
+}
+
+export interface SettleResult {
+  price: number;
+  /** Value of the settled settings on the forecast (the objective). */
+  value: number;
+  /** The largest exposure of any rule in each stress case. */
+  exposure: Exposure;
 }
 
 /**
  * Settles every group's settings at one price per trace so that the total cost meets the
- * target, then refines each fixed rate at that price.
+ * target, with every rule's exposure to a spike and to a newcomer within the caps.
  */
 export function settleSettings(
   groups: DesignedGroup[],
@@ -266,59 +299,89 @@ export function settleSettings(
   monthScale: number,
   maxReservoir: number,
   warnings: string[],
-): number {
-  const curves = groups.map((g) =>
-    settingCurve(g.profile, monthScale, { minFixedRate: g.minFixedRate, maxReservoir }),
-  );
+  exposures?: GroupExposure[],
+  caps?: ExposureCaps,
+): SettleResult {
+  const curves = groups.map((g, i) => {
+    const curve = settingCurve(g.profile, monthScale, { minFixedRate: g.minFixedRate, maxReservoir });
+    if (!exposures || !caps) return curve;
+    const within = curve.settings.filter((s) =>
+      withinCaps(exposureOf(exposures[i], s.reservoir, s.fixedRate), caps),
+    );
+    // A rule that cannot meet the caps (a critical minimum, say) keeps its cheapest settings.
+    return { ...curve, settings: within.length > 0 ? within : [cheapest(curve)] };
+  });
   const floors = groups.reduce((sum, g) => sum + minimumCost(g, monthScale), 0);
   if (floors > targetTraces) {
     warnings.push(
       "the budget is too small for every floor: critical minimum rates alone exceed it; sampling only what they require",
     );
   }
+  // Reservoirs come from the coarse curves at the price that meets the target ...
+  const coarsePrice = solvePrice(curves, targetTraces);
+  const reservoirs = curves.map((curve) => bestSetting(curve, coarsePrice).reservoir);
+  const shares = groups.map((g, i) => reservoirShares(g.profile, reservoirs[i]));
+  const maxRates = groups.map((g, i) => {
+    if (!exposures || !caps) return 1;
+    const max = maxFixedRateWithin(exposures[i], reservoirs[i], caps, g.minFixedRate);
+    return max < 0 ? g.minFixedRate : max;
+  });
+  // ... then, reservoirs fixed, fixed rates move continuously with the price, so the total can
+  // meet the target exactly even where a reservoir step would jump over it.
   const settleAt = (price: number) => {
     let total = 0;
     const settings = groups.map((group, i) => {
-      const setting = refineFixedRate(
+      const setting = bestFixedRate(
         group.profile,
-        bestSetting(curves[i], price),
+        shares[i],
+        reservoirs[i],
         price,
         monthScale,
         group.minFixedRate,
+        maxRates[i],
       );
       total += setting.cost;
       return setting;
     });
     return { settings, total };
   };
-  let price = solvePrice(curves, targetTraces);
-  let settled = settleAt(price);
-  // Refining moves each rate to its best at the same price, which can overshoot the target a
-  // little: raise the price until the refined settings fit.
-  if (settled.total > targetTraces && price > 0) {
-    let lo = Math.log10(price);
-    let hi = lo + 2;
-    let fit = settleAt(10 ** hi);
-    for (let i = 0; i < 20 && fit.total > targetTraces && hi < 6; i++) {
-      hi += 2;
-      fit = settleAt(10 ** hi);
-    }
-    for (let i = 0; i < 24; i++) {
-      const mid = (lo + hi) / 2;
-      const attempt = settleAt(10 ** mid);
-      if (attempt.total > targetTraces) lo = mid;
-      else {
-        hi = mid;
-        fit = attempt;
+  let lo = Math.log10(Math.max(coarsePrice, 1e-30)) - 4;
+  let hi = Math.log10(Math.max(coarsePrice, 1e-30)) + 4;
+  let fit = settleAt(10 ** hi);
+  if (fit.total > targetTraces) {
+    // Even at a high price the floors exceed the target: keep the cheapest settings.
+    fit = settleAt(1e6);
+  } else {
+    const low = settleAt(10 ** lo);
+    if (low.total <= targetTraces) fit = low;
+    else {
+      for (let i = 0; i < 30; i++) {
+        const mid = (lo + hi) / 2;
+        const attempt = settleAt(10 ** mid);
+        if (attempt.total > targetTraces) lo = mid;
+        else {
+          hi = mid;
+          fit = attempt;
+        }
       }
     }
-    price = 10 ** hi;
-    settled = fit;
   }
+  let value = 0;
+  const exposure: Exposure = { spike: 0, newcomer: 0 };
   groups.forEach((group, i) => {
-    group.setting = settled.settings[i];
+    group.setting = fit.settings[i];
+    value += group.setting.value;
+    if (exposures) {
+      const x = exposureOf(exposures[i], group.setting.reservoir, group.setting.fixedRate);
+      exposure.spike = Math.max(exposure.spike, x.spike);
+      exposure.newcomer = Math.max(exposure.newcomer, x.newcomer);
+    }
   });
-  return price;
+  return { price: 10 ** hi, value, exposure };
+}
+
+function cheapest(curve: SettingCurve): Setting {
+  return curve.settings.reduce((a, b) => (b.cost < a.cost ? b : a));
 }
 
 /**
@@ -357,13 +420,14 @@ function chooseCandidates(model: TrafficModel, inPool: Uint8Array, slots: number
   for (let e = 0; e < E; e++) if (inPool[e]) pool.push(e);
   if (pool.length <= MAX_EXHAUSTIVE_CANDIDATES || slots * CANDIDATES_PER_SLOT >= pool.length) return pool;
   const n = Math.max(50, slots * CANDIDATES_PER_SLOT);
-  const H = model.hours;
+  // Observed counts, not the smoothed forecast: what failed yesterday is worth trying first.
   const faultHours = new Float64Array(E);
   const errorHours = new Float64Array(E);
   for (const e of pool) {
-    for (let h = 0; h < H; h++) {
-      if (model.hourlyFaults[e * H + h] > 0) faultHours[e]++;
-      if (model.hourlyErrors[e * H + h] > 0) errorHours[e]++;
+    const ep = model.endpoints[e];
+    for (let t = 0; t < ep.requests.length; t++) {
+      if (ep.faults[t] > 0) faultHours[e]++;
+      if (ep.errors[t] > 0) errorHours[e]++;
     }
   }
   const picked = new Set<number>();

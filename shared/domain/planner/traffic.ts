@@ -38,6 +38,13 @@ export interface TrafficModel {
   totals: Float64Array;
   /** Observed requests in the snapshot window, per endpoint. */
   observedTotals: Float64Array;
+  /**
+   * Row index of a virtual endpoint standing for one that appears after the snapshot: as busy
+   * as a median endpoint, on the fleet's daily profile, failing twice as often as the fleet.
+   * It is not in `endpoints`; the catch-all rule carries it, so Default keeps sampling what no
+   * rule was made for.
+   */
+  newcomer: number;
   recent: RecentSignal[];
 }
 
@@ -66,10 +73,11 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
   const referencePeriods = Math.min(periods - recentPeriods, perHour);
 
   const E = endpoints.length;
-  const hourlyRequests = new Float64Array(E * hours);
-  const hourlyErrors = new Float64Array(E * hours);
-  const hourlyFaults = new Float64Array(E * hours);
-  const totals = new Float64Array(E);
+  const rows = E + 1;
+  const hourlyRequests = new Float64Array(rows * hours);
+  const hourlyErrors = new Float64Array(rows * hours);
+  const hourlyFaults = new Float64Array(rows * hours);
+  const totals = new Float64Array(rows);
   const observedTotals = new Float64Array(E);
   const recent: RecentSignal[] = [];
 
@@ -105,6 +113,9 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
     }
     for (let h = 0; h < hours; h++) totals[e] += hourlyRequests[base + h];
   }
+  smoothErrorForecast(hourlyRequests, hourlyErrors, E, hours);
+  smoothErrorForecast(hourlyRequests, hourlyFaults, E, hours);
+  addNewcomer(hourlyRequests, hourlyErrors, hourlyFaults, totals, E, hours);
 
   return {
     hours,
@@ -120,7 +131,78 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
     totals,
     observedTotals,
     recent,
+    newcomer: E,
   };
+}
+
+const NEWCOMER_FAILURE_FACTOR = 2;
+
+function addNewcomer(
+  requests: Float64Array,
+  errors: Float64Array,
+  faults: Float64Array,
+  totals: Float64Array,
+  E: number,
+  H: number,
+): void {
+  const busy = Array.from(totals.subarray(0, E))
+    .filter((t) => t > 0)
+    .sort((a, b) => a - b);
+  if (busy.length === 0) return;
+  const median = busy[Math.floor(busy.length / 2)];
+  const profile = new Float64Array(H);
+  let all = 0;
+  let allErrors = 0;
+  let allFaults = 0;
+  for (let e = 0; e < E; e++) {
+    for (let h = 0; h < H; h++) {
+      profile[h] += requests[e * H + h];
+      allErrors += errors[e * H + h];
+      allFaults += faults[e * H + h];
+    }
+  }
+  for (let h = 0; h < H; h++) all += profile[h];
+  if (all <= 0) return;
+  const base = E * H;
+  for (let h = 0; h < H; h++) {
+    const r = (median * profile[h]) / all;
+    requests[base + h] = r;
+    errors[base + h] = Math.min(r, (NEWCOMER_FAILURE_FACTOR * r * allErrors) / all);
+    faults[base + h] = Math.min(r, (NEWCOMER_FAILURE_FACTOR * r * allFaults) / all);
+  }
+  totals[E] = median;
+}
+
+/**
+ * Errors do not come back in the same hours tomorrow: an endpoint's errors are forecast as its
+ * (shrunk) error rate spread over its traffic, mixed with a share of yesterday's own hours.
+ * Shrinking toward the fleet's rate gives endpoints without errors yesterday a little of the
+ * chance that they fail tomorrow.
+ */
+const SAME_HOUR_SHARE = 0.3;
+const SHRINK_REQUESTS = 300;
+
+function smoothErrorForecast(requests: Float64Array, counts: Float64Array, E: number, H: number): void {
+  let allRequests = 0;
+  let allCounts = 0;
+  for (let i = 0; i < requests.length; i++) {
+    allRequests += requests[i];
+    allCounts += counts[i];
+  }
+  const fleetRate = allRequests > 0 ? allCounts / allRequests : 0;
+  for (let e = 0; e < E; e++) {
+    let r = 0;
+    let c = 0;
+    for (let h = 0; h < H; h++) {
+      r += requests[e * H + h];
+      c += counts[e * H + h];
+    }
+    const rate = (c + SHRINK_REQUESTS * fleetRate) / (r + SHRINK_REQUESTS);
+    for (let h = 0; h < H; h++) {
+      const i = e * H + h;
+      counts[i] = SAME_HOUR_SHARE * counts[i] + (1 - SAME_HOUR_SHARE) * rate * requests[i];
+    }
+  }
 }
 
 function recentSignal(

@@ -5,8 +5,10 @@
  * each normalised to its metric's mean, as scoring.md scores them — and its cost is the
  * traces it records per month.
  *
- * A group's counts are compressed into (exponent, weight) terms per hour:
- *   U(p) = Σ_h Σ_i w_i (1 − (1 − p_h)^{x_i})
+ * Counts are expected values (Poisson): an hour expecting x errors has at least one caught
+ * with probability 1 − e^{−p·x}, and the value of a group is
+ *   U(p) = Σ_h Σ_i w_i (1 − e^{−p_h·x_i})
+ * with its terms compressed per hour:
  * with equal exponents merged and large exponents bucketed on a 1.5% log grid, so even a
  * group of 100,000 endpoints costs a few thousand terms to evaluate.
  */
@@ -21,13 +23,14 @@ export interface MetricWeights {
 
 /** Per endpoint-hour weights so that each metric's mean counts with its configured weight. */
 export function metricWeights(model: TrafficModel, weights: MetricWeights): MetricWeights {
+  // Expected endpoint-hours with at least one request, error or fault (Poisson counts).
   let coverageHours = 0;
   let errorHours = 0;
   let faultHours = 0;
   for (let i = 0; i < model.hourlyRequests.length; i++) {
-    if (model.hourlyRequests[i] > 0) coverageHours++;
-    if (model.hourlyErrors[i] > 0) errorHours++;
-    if (model.hourlyFaults[i] > 0) faultHours++;
+    coverageHours += -Math.expm1(-model.hourlyRequests[i]);
+    errorHours += -Math.expm1(-model.hourlyErrors[i]);
+    faultHours += -Math.expm1(-model.hourlyFaults[i]);
   }
   return {
     coverage: coverageHours ? weights.coverage / coverageHours : 0,
@@ -54,75 +57,119 @@ export interface GroupProfile {
   peakLambda: number;
 }
 
-const SMALL_LIMIT = 64;
-const SMALL_STEPS = 4;
+/** Counts are bucketed on a 1.5% log grid: exponents within 0.75% of the true count. */
 const LOG_STEP = 0.015;
 
 function bucketOf(count: number): number {
-  if (count < SMALL_LIMIT) return Math.max(1, Math.round(count * SMALL_STEPS));
-  return SMALL_LIMIT * SMALL_STEPS + Math.round(Math.log(count / SMALL_LIMIT) / LOG_STEP);
+  return Math.round(Math.log(count) / LOG_STEP);
 }
 
 function exponentOf(bucket: number): number {
-  if (bucket < SMALL_LIMIT * SMALL_STEPS) return bucket / SMALL_STEPS;
-  return SMALL_LIMIT * Math.exp((bucket - SMALL_LIMIT * SMALL_STEPS) * LOG_STEP);
+  return Math.exp(bucket * LOG_STEP);
 }
 
-export function groupProfile(model: TrafficModel, weights: MetricWeights, members: number[]): GroupProfile {
-  const H = model.hours;
-  const requests = new Float64Array(H);
-  const perHour: Map<number, number>[] = Array.from({ length: H }, () => new Map());
-  const add = (h: number, count: number, weight: number) => {
-    if (count <= 0 || weight <= 0) return;
-    const bucket = bucketOf(count);
-    const map = perHour[h];
-    map.set(bucket, (map.get(bucket) ?? 0) + weight);
-  };
-  for (const e of members) {
+/**
+ * Accumulates a group's compressed terms; endpoints can be added and removed, so a pool that
+ * loses one endpoint at a time is not rebuilt from scratch.
+ */
+export class ProfileBuilder {
+  private readonly terms: Map<number, number>[];
+  private readonly requests: Float64Array;
+  private readonly memberSet = new Set<number>();
+
+  constructor(
+    private readonly model: TrafficModel,
+    private readonly weights: MetricWeights,
+    members: Iterable<number> = [],
+  ) {
+    this.terms = Array.from({ length: model.hours }, () => new Map());
+    this.requests = new Float64Array(model.hours);
+    for (const e of members) this.add(e);
+  }
+
+  get size(): number {
+    return this.memberSet.size;
+  }
+
+  add(e: number): void {
+    if (this.memberSet.has(e)) return;
+    this.memberSet.add(e);
+    this.apply(e, 1);
+  }
+
+  remove(e: number): void {
+    if (!this.memberSet.delete(e)) return;
+    this.apply(e, -1);
+  }
+
+  private apply(e: number, sign: 1 | -1): void {
+    const { model, weights } = this;
+    const H = model.hours;
     const base = e * H;
     for (let h = 0; h < H; h++) {
       const r = model.hourlyRequests[base + h];
       if (r <= 0) continue;
-      requests[h] += r;
-      add(h, r, weights.coverage);
-      add(h, model.hourlyErrors[base + h], weights.errors);
-      add(h, model.hourlyFaults[base + h], weights.faults);
+      this.requests[h] += sign * r;
+      if (this.requests[h] < 1e-9) this.requests[h] = 0;
+      this.term(h, r, sign * weights.coverage);
+      this.term(h, model.hourlyErrors[base + h], sign * weights.errors);
+      this.term(h, model.hourlyFaults[base + h], sign * weights.faults);
     }
   }
-  let size = 0;
-  for (const map of perHour) size += map.size;
-  const exponents = new Float64Array(size);
-  const termWeights = new Float64Array(size);
-  const start = new Int32Array(H + 1);
-  let i = 0;
-  let maxValue = 0;
-  for (let h = 0; h < H; h++) {
-    start[h] = i;
-    for (const [bucket, weight] of perHour[h]) {
-      exponents[i] = exponentOf(bucket);
-      termWeights[i] = weight;
-      maxValue += weight;
-      i++;
+
+  private term(h: number, count: number, weight: number): void {
+    if (count <= 1e-9 || weight === 0) return;
+    const bucket = bucketOf(count);
+    const map = this.terms[h];
+    const next = (map.get(bucket) ?? 0) + weight;
+    if (Math.abs(next) < 1e-15) map.delete(bucket);
+    else map.set(bucket, next);
+  }
+
+  build(): GroupProfile {
+    const { model } = this;
+    const H = model.hours;
+    let size = 0;
+    for (const map of this.terms) size += map.size;
+    const exponents = new Float64Array(size);
+    const termWeights = new Float64Array(size);
+    const start = new Int32Array(H + 1);
+    let i = 0;
+    let maxValue = 0;
+    for (let h = 0; h < H; h++) {
+      start[h] = i;
+      for (const [bucket, weight] of this.terms[h]) {
+        if (weight <= 0) continue;
+        exponents[i] = exponentOf(bucket);
+        termWeights[i] = weight;
+        maxValue += weight;
+        i++;
+      }
     }
+    start[H] = i;
+    const requests = Float64Array.from(this.requests);
+    const lambda = new Float64Array(H);
+    let peakLambda = 0;
+    for (let h = 0; h < H; h++) {
+      lambda[h] = requests[h] / model.hourSeconds;
+      peakLambda = Math.max(peakLambda, lambda[h]);
+    }
+    return {
+      members: [...this.memberSet].sort((a, b) => a - b),
+      hours: H,
+      requests,
+      lambda,
+      exponents: exponents.subarray(0, i),
+      weights: termWeights.subarray(0, i),
+      start,
+      maxValue,
+      peakLambda,
+    };
   }
-  start[H] = i;
-  const lambda = new Float64Array(H);
-  let peakLambda = 0;
-  for (let h = 0; h < H; h++) {
-    lambda[h] = requests[h] / model.hourSeconds;
-    peakLambda = Math.max(peakLambda, lambda[h]);
-  }
-  return {
-    members,
-    hours: H,
-    requests,
-    lambda,
-    exponents,
-    weights: termWeights,
-    start,
-    maxValue,
-    peakLambda,
-  };
+}
+
+export function groupProfile(model: TrafficModel, weights: MetricWeights, members: number[]): GroupProfile {
+  return new ProfileBuilder(model, weights, members).build();
 }
 
 /** Value of a group when hour h samples with probability p[h]. */
@@ -133,9 +180,7 @@ export function groupValue(profile: GroupProfile, p: ArrayLike<number>): number 
     const to = profile.start[h + 1];
     if (from === to) continue;
     const ph = p[h];
-    if (ph >= 1) continue;
-    const logMiss = Math.log1p(-ph);
-    for (let i = from; i < to; i++) missed += profile.weights[i] * Math.exp(profile.exponents[i] * logMiss);
+    for (let i = from; i < to; i++) missed += profile.weights[i] * Math.exp(-profile.exponents[i] * ph);
   }
   return profile.maxValue - missed;
 }
@@ -251,58 +296,56 @@ export function bestSetting(curve: SettingCurve, mu: number): Setting {
 }
 
 /**
- * Refines a setting's fixed rate at price `mu` by golden-section search: value is concave in
- * the fixed rate for a fixed reservoir, and cost linear, so net value is unimodal.
+ * The fixed rate with the most value net of cost at price `mu`, for a given reservoir:
+ * value is concave in the fixed rate and cost linear, so net value is unimodal and a
+ * golden-section search (on a square-root scale, to resolve small rates) finds it.
  */
-export function refineFixedRate(
+export function bestFixedRate(
   profile: GroupProfile,
-  setting: Setting,
+  share: Float64Array,
+  reservoir: number,
   mu: number,
   monthScale: number,
   minFixedRate = 0,
+  maxFixedRate = 1,
 ): Setting {
-  const share = reservoirShares(profile, setting.reservoir);
-  const net = (f: number) => {
+  const evaluate = (f: number): Setting => {
     const p = probabilitiesFromShares(share, f);
-    return groupValue(profile, p) - mu * groupCost(profile, p, monthScale);
+    return {
+      reservoir,
+      fixedRate: f,
+      value: groupValue(profile, p),
+      cost: groupCost(profile, p, monthScale),
+    };
   };
-  let lo = Math.max(minFixedRate, setting.fixedRate / 1.35);
-  let hi = Math.min(1, Math.max(setting.fixedRate * 1.35, setting.fixedRate + 1e-5));
-  if (setting.fixedRate === 0) {
-    lo = minFixedRate;
-    hi = Math.max(minFixedRate, 1e-5);
-  }
+  const net = (s: Setting) => s.value - mu * s.cost;
+  // Search x in [sqrt(min), 1], f = x².
+  let lo = Math.sqrt(minFixedRate);
+  let hi = Math.sqrt(Math.max(minFixedRate, maxFixedRate));
   const ratio = (Math.sqrt(5) - 1) / 2;
   let a = hi - ratio * (hi - lo);
   let b = lo + ratio * (hi - lo);
-  let fa = net(a);
-  let fb = net(b);
-  for (let i = 0; i < 30 && hi - lo > 1e-7; i++) {
-    if (fa < fb) {
+  let sa = evaluate(a * a);
+  let sb = evaluate(b * b);
+  for (let i = 0; i < 40 && hi - lo > 1e-7; i++) {
+    if (net(sa) < net(sb)) {
       lo = a;
       a = b;
-      fa = fb;
+      sa = sb;
       b = lo + ratio * (hi - lo);
-      fb = net(b);
+      sb = evaluate(b * b);
     } else {
       hi = b;
       b = a;
-      fb = fa;
+      sb = sa;
       a = hi - ratio * (hi - lo);
-      fa = net(a);
+      sa = evaluate(a * a);
     }
   }
-  const candidates = [setting.fixedRate, (lo + hi) / 2];
-  let best = setting;
-  let bestNet = setting.value - mu * setting.cost;
-  for (const f of candidates) {
-    const p = probabilitiesFromShares(share, f);
-    const value = groupValue(profile, p);
-    const cost = groupCost(profile, p, monthScale);
-    if (value - mu * cost > bestNet + 1e-15) {
-      best = { reservoir: setting.reservoir, fixedRate: f, value, cost };
-      bestNet = value - mu * cost;
-    }
+  let best = net(sa) >= net(sb) ? sa : sb;
+  for (const f of [minFixedRate, Math.max(minFixedRate, maxFixedRate)]) {
+    const s = evaluate(f);
+    if (net(s) > net(best)) best = s;
   }
   return best;
 }
