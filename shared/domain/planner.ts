@@ -39,6 +39,8 @@ import {
   hourlyProbabilities,
   type MetricWeights,
   metricWeights,
+  type SettingCurve,
+  settingCurve,
 } from "./planner/value.ts";
 import { endpointKey, endpointLabel, evaluationOrder, firstMatches } from "./sampling.ts";
 import {
@@ -185,7 +187,7 @@ function buildRules(
   // a new endpoint kept free on top, within the budget less the safety margin.
   const goal = budgetTraces * (1 - config.budget.headroom);
   const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces: goal * 0.95 });
-  const layout = layoutRules(design, model, weights, config, unmanaged, state);
+  const layout = layoutRules(design, model, weights, config, unmanaged, state, budgetTraces);
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
 
   // How much exposure to allow: a tighter cap keeps more budget for sampling but forbids
@@ -207,6 +209,7 @@ function buildRules(
       [],
       layout.exposures,
       candidate,
+      layout.curves,
     );
     if (settled.value > bestValue) {
       bestValue = settled.value;
@@ -257,6 +260,8 @@ interface Layout {
   exposures: GroupExposure[];
   /** What the worst spike among endpoints that unmanaged rules take would add. */
   unmanagedSpike: number;
+  /** Per settled rule: the settings worth considering, computed once. */
+  curves: SettingCurve[];
 }
 
 /** Names, orders and prioritises the designed rules, and finds which endpoints each really takes. */
@@ -267,6 +272,7 @@ function layoutRules(
   config: Config,
   unmanaged: SamplingRule[],
   state: PreviousState,
+  budgetTraces: number,
 ): Layout {
   const prefix = config.rules.namePrefix;
   // Order managed rules: critical first, then so that no rule is shadowed by a broader one.
@@ -355,7 +361,11 @@ function layoutRules(
     );
     unmanagedSpike = Math.max(unmanagedSpike, exposure.spike);
   });
-  return { settled, live, pool, exposures, unmanagedSpike };
+  const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
+  const curves = settled.map((n) =>
+    settingCurve(n.group.profile, model.monthScale, { minFixedRate: n.group.minFixedRate, maxReservoir }),
+  );
+  return { settled, live, pool, exposures, unmanagedSpike, curves };
 }
 
 /** Settles the layout's settings at a target, applies stability, and projects the result. */
@@ -381,6 +391,7 @@ function settleLayout(
     warnings,
     layout.exposures,
     caps,
+    layout.curves,
   );
   for (const n of settled) {
     setSettings(

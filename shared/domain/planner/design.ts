@@ -86,7 +86,7 @@ export function designRules(input: DesignInput): Design {
   const E = model.endpoints.length;
   const maxReservoir = maxUsefulReservoir(input.budgetTraces, model.monthScale, model.windowSeconds);
   const curveOf = (profile: GroupProfile, minFixedRate = 0) =>
-    settingCurve(profile, model.monthScale, { minFixedRate, maxReservoir });
+    settingCurve(profile, model.monthScale, { minFixedRate, maxReservoir, coarse: true });
 
   // 1. Traffic that unmanaged rules take stays with them; their cost comes off the budget first.
   const unmanagedOrdered = evaluationOrder(input.unmanaged.filter(isUsedBySdks));
@@ -291,7 +291,8 @@ export interface SettleResult {
 
 /**
  * Settles every group's settings at one price per trace so that the total cost meets the
- * target, with every rule's exposure to a spike and to a newcomer within the caps.
+ * target, with every rule's exposure to a spike and to a newcomer within the caps. `curves`
+ * (one per group, from {@link settingCurve}) can be passed in when settling repeatedly.
  */
 export function settleSettings(
   groups: DesignedGroup[],
@@ -301,9 +302,11 @@ export function settleSettings(
   warnings: string[],
   exposures?: GroupExposure[],
   caps?: ExposureCaps,
+  curves: SettingCurve[] = groups.map((g) =>
+    settingCurve(g.profile, monthScale, { minFixedRate: g.minFixedRate, maxReservoir }),
+  ),
 ): SettleResult {
-  const curves = groups.map((g, i) => {
-    const curve = settingCurve(g.profile, monthScale, { minFixedRate: g.minFixedRate, maxReservoir });
+  const allowed = curves.map((curve, i) => {
     if (!exposures || !caps) return curve;
     const within = curve.settings.filter((s) =>
       withinCaps(exposureOf(exposures[i], s.reservoir, s.fixedRate), caps),
@@ -317,59 +320,45 @@ export function settleSettings(
       "the budget is too small for every floor: critical minimum rates alone exceed it; sampling only what they require",
     );
   }
-  // Reservoirs come from the coarse curves at the price that meets the target ...
-  const coarsePrice = solvePrice(curves, targetTraces);
-  const reservoirs = curves.map((curve) => bestSetting(curve, coarsePrice).reservoir);
-  const shares = groups.map((g, i) => reservoirShares(g.profile, reservoirs[i]));
-  const maxRates = groups.map((g, i) => {
-    if (!exposures || !caps) return 1;
-    const max = maxFixedRateWithin(exposures[i], reservoirs[i], caps, g.minFixedRate);
-    return max < 0 ? g.minFixedRate : max;
+  // Reservoirs come from the curves at the price that meets the target ...
+  const coarsePrice = solvePrice(allowed, targetTraces);
+  const reservoirs = allowed.map((curve) => bestSetting(curve, coarsePrice).reservoir);
+  // ... then, reservoirs fixed, the price is bisected again over the fixed rates alone, which
+  // are dense enough to meet the target closely even where a reservoir step would jump over it.
+  const sameReservoir = allowed.map((curve, i) => ({
+    ...curve,
+    settings: curve.settings.filter((s) => s.reservoir === reservoirs[i]),
+  }));
+  const price = solvePrice(sameReservoir, targetTraces);
+  // Finally each fixed rate is refined between its grid neighbours at that price.
+  const settings = groups.map((group, i) => {
+    const coarse = bestSetting(sameReservoir[i], price);
+    const share = reservoirShares(group.profile, coarse.reservoir);
+    let maxRate = 1;
+    if (exposures && caps) {
+      const max = maxFixedRateWithin(exposures[i], coarse.reservoir, caps, group.minFixedRate);
+      maxRate = max < 0 ? group.minFixedRate : max;
+    }
+    const lo = Math.max(group.minFixedRate, coarse.fixedRate / GRID_RATIO);
+    const hi = Math.min(maxRate, Math.max(coarse.fixedRate * GRID_RATIO, 1e-6));
+    if (hi <= lo) return coarse;
+    const refined = bestFixedRate(group.profile, share, coarse.reservoir, price, monthScale, lo, hi);
+    return refined.value - price * refined.cost >= coarse.value - price * coarse.cost ? refined : coarse;
   });
-  // ... then, reservoirs fixed, fixed rates move continuously with the price, so the total can
-  // meet the target exactly even where a reservoir step would jump over it.
-  const settleAt = (price: number) => {
-    let total = 0;
-    const settings = groups.map((group, i) => {
-      const setting = bestFixedRate(
-        group.profile,
-        shares[i],
-        reservoirs[i],
-        price,
-        monthScale,
-        group.minFixedRate,
-        maxRates[i],
-      );
-      total += setting.cost;
-      return setting;
-    });
-    return { settings, total };
-  };
-  let lo = Math.log10(Math.max(coarsePrice, 1e-30)) - 4;
-  let hi = Math.log10(Math.max(coarsePrice, 1e-30)) + 4;
-  let fit = settleAt(10 ** hi);
-  if (fit.total > targetTraces) {
-    // Even at a high price the floors exceed the target: keep the cheapest settings.
-    fit = settleAt(1e6);
-  } else {
-    const low = settleAt(10 ** lo);
-    if (low.total <= targetTraces) fit = low;
-    else {
-      for (let i = 0; i < 30; i++) {
-        const mid = (lo + hi) / 2;
-        const attempt = settleAt(10 ** mid);
-        if (attempt.total > targetTraces) lo = mid;
-        else {
-          hi = mid;
-          fit = attempt;
-        }
-      }
+  // Refining can overshoot the target a little: scale the refined rates back toward the grid.
+  let total = settings.reduce((sum, s) => sum + s.cost, 0);
+  if (total > targetTraces) {
+    const coarse = groups.map((_, i) => bestSetting(sameReservoir[i], price));
+    const coarseTotal = coarse.reduce((sum, s) => sum + s.cost, 0);
+    if (coarseTotal <= targetTraces) {
+      settings.splice(0, settings.length, ...coarse);
+      total = coarseTotal;
     }
   }
   let value = 0;
   const exposure: Exposure = { spike: 0, newcomer: 0 };
   groups.forEach((group, i) => {
-    group.setting = fit.settings[i];
+    group.setting = settings[i];
     value += group.setting.value;
     if (exposures) {
       const x = exposureOf(exposures[i], group.setting.reservoir, group.setting.fixedRate);
@@ -377,8 +366,11 @@ export function settleSettings(
       exposure.newcomer = Math.max(exposure.newcomer, x.newcomer);
     }
   });
-  return { price: 10 ** hi, value, exposure };
+  return { price, value, exposure };
 }
+
+/** Ratio between neighbouring fixed rates of the settings grid. */
+const GRID_RATIO = 10 ** (6 / 96);
 
 function cheapest(curve: SettingCurve): Setting {
   return curve.settings.reduce((a, b) => (b.cost < a.cost ? b : a));

@@ -57,8 +57,8 @@ export interface GroupProfile {
   peakLambda: number;
 }
 
-/** Counts are bucketed on a 1.5% log grid: exponents within 0.75% of the true count. */
-const LOG_STEP = 0.015;
+/** Counts are bucketed on a 2% log grid: exponents within 1% of the true count. */
+const LOG_STEP = 0.02;
 
 function bucketOf(count: number): number {
   return Math.round(Math.log(count) / LOG_STEP);
@@ -235,10 +235,11 @@ export interface SettingCurve {
   settings: Setting[];
 }
 
+/** Fixed rates tried: 0, then 10⁻⁶ … 1 in steps of about 15%. */
 const FIXED_RATE_GRID: number[] = (() => {
   const grid = [0];
-  const steps = 48;
-  for (let i = 0; i <= steps; i++) grid.push(10 ** (-5 + (5 * i) / steps));
+  const steps = 96;
+  for (let i = 0; i <= steps; i++) grid.push(10 ** (-6 + (6 * i) / steps));
   return grid;
 })();
 
@@ -249,6 +250,8 @@ export interface CurveOptions {
   minFixedRate?: number;
   /** Largest reservoir to consider (traces/second). */
   maxReservoir?: number;
+  /** A quarter of the fixed rates only (steps of about 75%): enough to compare designs. */
+  coarse?: boolean;
 }
 
 export function reservoirCandidates(profile: GroupProfile, maxReservoir = 1024): number[] {
@@ -262,7 +265,10 @@ export function settingCurve(
   options: CurveOptions = {},
 ): SettingCurve {
   const minRate = options.minFixedRate ?? 0;
-  const rates = FIXED_RATE_GRID.filter((f) => f >= minRate);
+  const grid = options.coarse
+    ? FIXED_RATE_GRID.filter((_, i) => i % 4 === 0 || i === FIXED_RATE_GRID.length - 1)
+    : FIXED_RATE_GRID;
+  const rates = grid.filter((f) => f >= minRate);
   if (minRate > 0 && !rates.includes(minRate)) rates.unshift(minRate);
   const settings: Setting[] = [];
   for (const reservoir of reservoirCandidates(profile, options.maxReservoir)) {
@@ -319,7 +325,7 @@ export function bestFixedRate(
     };
   };
   const net = (s: Setting) => s.value - mu * s.cost;
-  // Search x in [sqrt(min), 1], f = x².
+  // Search x in [sqrt(min), sqrt(max)], f = x², to resolve small rates.
   let lo = Math.sqrt(minFixedRate);
   let hi = Math.sqrt(Math.max(minFixedRate, maxFixedRate));
   const ratio = (Math.sqrt(5) - 1) / 2;
@@ -327,7 +333,7 @@ export function bestFixedRate(
   let b = lo + ratio * (hi - lo);
   let sa = evaluate(a * a);
   let sb = evaluate(b * b);
-  for (let i = 0; i < 40 && hi - lo > 1e-7; i++) {
+  for (let i = 0; i < 24 && hi - lo > 1e-7 * hi; i++) {
     if (net(sa) < net(sb)) {
       lo = a;
       a = b;
