@@ -138,9 +138,11 @@ const failed = [
   ...results.flatMap((r) => r.variants.filter((v) => !v.pass).map((v) => `${r.name} (${v.variant})`)),
   ...results.filter((r) => r.closedLoop && !r.closedLoop.pass).map((r) => `${r.name} (closed loop)`),
 ];
-console.log(
-  failed.length === 0 ? "All targets met." : `Targets missed in ${failed.length}: ${failed.join(", ")}.`,
-);
+if (results.length > 0) {
+  console.log(
+    failed.length === 0 ? "All targets met." : `Targets missed in ${failed.length}: ${failed.join(", ")}.`,
+  );
+}
 
 mkdirSync(options.out, { recursive: true });
 const document = {

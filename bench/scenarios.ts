@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { generateScenario, type ScenarioOptions } from "../sandbox/scenario-generator.ts";
+import { demoScenario, generateScenario, type ScenarioOptions } from "../sandbox/scenario-generator.ts";
 import { type Config, parseConfig, parseSnapshot, type Snapshot } from "../shared/domain/formats.ts";
 import { requestOf } from "../shared/domain/sampling.ts";
 import {
@@ -109,14 +109,12 @@ export function floorCostUsd(
 /** Generated scenarios, each stressing one thing. */
 export function generatedScenarios(): BenchScenario[] {
   return [
-    generated("demo", "the `npm start` demo: 60 endpoints, 1 hand-made rule, a late incident", {
-      seed: 20261116,
-      endpoints: 60,
-      services: 5,
-      budgetFraction: 0.03,
-      unmanagedRules: 1,
-      lateIncident: true,
-    }),
+    {
+      name: "demo",
+      source: "generated",
+      description: "the `npm start` demo (demoScenario): 60 endpoints, 1 hand-made rule, a late incident",
+      load: () => demoScenario(),
+    },
     generated("large-1200", "1,200 endpoints over 24 services, budget 3% of sampling everything", {
       seed: 101,
       endpoints: 1200,

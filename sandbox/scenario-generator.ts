@@ -204,34 +204,46 @@ interface ResolvedOptions {
 }
 
 function resolve(options: ScenarioOptions): ResolvedOptions {
-  const endpoints = Math.max(2, Math.floor(options.endpoints ?? 60));
-  const seed = options.seed ?? 1;
-  const positive = (value: number | undefined, field: string) => {
-    if (value !== undefined && !(value >= 0 && Number.isFinite(value))) {
-      throw new RangeError(`scenario option ${field} must be a non-negative number, got ${value}`);
+  const check = (field: keyof ScenarioOptions, min: number, integer = false) => {
+    const value = options[field];
+    if (value === undefined) return;
+    if (
+      typeof value !== "number" ||
+      !Number.isFinite(value) ||
+      value < min ||
+      (integer && !Number.isInteger(value))
+    ) {
+      const kind = integer ? "an integer" : "a number";
+      throw new RangeError(
+        `scenario option ${field} must be ${kind} of at least ${min}, got ${String(value)}`,
+      );
     }
   };
-  positive(options.budgetUsd, "budgetUsd");
-  positive(options.budgetFraction, "budgetFraction");
-  positive(options.incidentIntensity, "incidentIntensity");
-  positive(options.trafficScale, "trafficScale");
+  check("seed", Number.MIN_SAFE_INTEGER, true);
+  check("endpoints", 2, true);
+  check("services", 1, true);
+  check("periods", 1, true);
+  check("periodSeconds", 1, true);
+  check("budgetUsd", 0);
+  check("budgetFraction", 0);
+  check("ruleQuota", 1, true);
+  check("unmanagedRules", 0, true);
+  check("incidentIntensity", 0);
+  check("faultProneShare", 0);
+  check("trafficScale", 0);
+  const endpoints = options.endpoints ?? 60;
+  const seed = options.seed ?? 1;
   return {
     name: options.name ?? `generated-${endpoints}-s${seed}`,
     seed,
     endpoints,
-    services: Math.max(
-      1,
-      Math.min(
-        endpoints,
-        Math.floor(options.services ?? clamp(Math.round(Math.sqrt(endpoints) * 0.7), 2, 500)),
-      ),
-    ),
-    periods: Math.max(1, Math.floor(options.periods ?? 288)),
-    periodSeconds: Math.max(1, Math.floor(options.periodSeconds ?? 300)),
+    services: Math.min(endpoints, options.services ?? clamp(Math.round(Math.sqrt(endpoints) * 0.7), 2, 500)),
+    periods: options.periods ?? 288,
+    periodSeconds: options.periodSeconds ?? 300,
     start: options.start ?? DEFAULT_START,
     critical: options.critical ?? DEFAULT_CRITICAL,
     ruleQuota: options.ruleQuota ?? 25,
-    unmanagedRules: Math.max(0, Math.floor(options.unmanagedRules ?? 0)),
+    unmanagedRules: options.unmanagedRules ?? 0,
     incidentIntensity: options.incidentIntensity ?? 1,
     faultProneShare: clamp(options.faultProneShare ?? 0.2, 0, 1),
     spike:
@@ -301,7 +313,6 @@ interface World {
   services: ServiceProfile[];
   profiles: EndpointProfile[];
   healthIndex: number;
-  checkoutIndex: number;
   rules: SamplingRule[];
   snapshotEvents: DayEvent[];
   incidents: Incident[];
@@ -313,7 +324,6 @@ function buildWorld(o: ResolvedOptions): World {
   const services = buildServices(o, random);
   const profiles = buildEndpoints(o, services, random);
   const healthIndex = profiles.findIndex((p) => p.kind === "health");
-  const checkoutIndex = profiles.findIndex((p) => p.kind === "checkout");
   const rules = [defaultRule(), ...handMadeRules(o.unmanagedRules, services, profiles, random)];
 
   const eventsRandom = SeededRandom.derive(o.seed, "snapshot-events");
@@ -338,7 +348,6 @@ function buildWorld(o: ResolvedOptions): World {
     services,
     profiles,
     healthIndex,
-    checkoutIndex,
     rules,
     snapshotEvents,
     incidents: incidents.map((i) => i.incident),

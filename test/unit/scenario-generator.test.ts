@@ -137,8 +137,10 @@ describe("generateScenario", () => {
     expect(large.config.budget.monthlyUsd / small.config.budget.monthlyUsd).toBeLessThan(110);
   });
 
-  it("refuses a negative budget with a message naming the option", () => {
+  it("refuses bad options with a message naming the option", () => {
     expect(() => generateScenario({ budgetUsd: -1 })).toThrow(/budgetUsd/);
+    expect(() => generateScenario({ endpoints: 1.5 })).toThrow(/endpoints must be an integer/);
+    expect(() => generateScenario({ periods: 0 })).toThrow(/periods/);
   });
 
   it("makes hand-made rules that the governor does not own and that have unique names", () => {
