@@ -30,6 +30,8 @@ export function seriesKey(namespace: string, metricName: string, dimensions: rea
 
 export class MetricStore {
   private readonly series = new Map<string, MetricSeries>();
+  /** Dimension arrays seen before: publishers reuse theirs, so their part of the key is worked out once. */
+  private readonly dimensionKeys = new WeakMap<readonly Dimension[], string>();
 
   /** Adds one datapoint (datapoints of a series must come in time order). */
   put(
@@ -39,7 +41,12 @@ export class MetricStore {
     timeMs: number,
     value: number,
   ): void {
-    const key = seriesKey(namespace, metricName, dimensions);
+    let dimensionKey = this.dimensionKeys.get(dimensions);
+    if (dimensionKey === undefined) {
+      dimensionKey = seriesKey("", "", dimensions).slice(1);
+      this.dimensionKeys.set(dimensions, dimensionKey);
+    }
+    const key = `${namespace}\u0000${metricName}${dimensionKey}`;
     let s = this.series.get(key);
     if (!s) {
       s = {
