@@ -2,9 +2,11 @@
  * The `xray-governor` command line. Each command lives in `commands/<name>.ts` and registers
  * itself on the program; adding one is an import and a line in the list below.
  */
+import { register as apply } from "./commands/apply.ts";
 import { register as plan } from "./commands/plan.ts";
+import { register as rollback } from "./commands/rollback.ts";
 import { createProgram, run } from "./program.ts";
 
 const program = createProgram();
-for (const register of [plan]) register(program);
+for (const register of [plan, apply, rollback]) register(program);
 await run(program, process.argv);

@@ -67,9 +67,14 @@ export interface ApplyOptions {
   audit?: AuditStore;
   /** Told about each operation as it finishes (progress output). */
   onOperation?: (record: OperationRecord) => void;
+  /**
+   * Asked, with the operations about to run, after the account is read and before any write;
+   * false declines (nothing is written). What is confirmed is exactly what is applied.
+   */
+  confirm?: (operations: RuleOperation[], before: SamplingRule[]) => boolean | Promise<boolean>;
 }
 
-export type ApplyStatus = "unchanged" | ChangeResult;
+export type ApplyStatus = "unchanged" | "declined" | ChangeResult;
 
 export interface ApplyResult {
   status: ApplyStatus;
@@ -110,6 +115,9 @@ export async function applyRuleSet(
     description: describeOperation(op),
     status: "not run",
   }));
+  if (options.confirm && !(await options.confirm(operations, before))) {
+    return { status: "declined", operations: records, writeCalls: 0, before, after: before };
+  }
   const done: RuleOperation[] = [];
   let writeCalls = 0;
   let error: string | undefined;

@@ -27,7 +27,13 @@
  * A change X-Ray cannot express as an update (removing a SamplingRateBoost or clearing a
  * rule's Attributes) is a replace: delete, then create under the same name, back to back.
  */
-import { DEFAULT_RULE_NAME, type SamplingRule, SamplingRuleSchema, type Tag } from "./formats.ts";
+import {
+  type Config,
+  DEFAULT_RULE_NAME,
+  type SamplingRule,
+  SamplingRuleSchema,
+  type Tag,
+} from "./formats.ts";
 import { ownershipOf } from "./ownership.ts";
 import { evaluationOrder } from "./sampling.ts";
 
@@ -69,6 +75,18 @@ export class ReconcileError extends Error {
     );
     this.name = "ReconcileError";
   }
+}
+
+/** Why no change may be applied now (the kill switch), or undefined when changes may go ahead. */
+export function applyBlockedBy(config: Pick<Config, "mode" | "freeze">): string | undefined {
+  if (config.freeze) return "config.freeze is true (the kill switch): nothing is changed while it is set";
+  if (config.mode === "off") return 'config.mode is "off": the governor changes nothing';
+  return undefined;
+}
+
+/** A rollback is a person undoing a change: mode "off" does not stop it, the freeze does. */
+export function rollbackBlockedBy(config: Pick<Config, "freeze">): string | undefined {
+  return applyBlockedBy({ freeze: config.freeze, mode: "report" });
 }
 
 /** Absolute tolerance on rates: planners compute them in floating point. */

@@ -180,6 +180,24 @@ describe("applyRuleSet", () => {
     expect((await audit.listRecent(1))[0]?.id).toBe(recent);
   });
 
+  it("writes nothing and records nothing when the confirmation is declined, and shows exactly what it would do", async () => {
+    const sandbox = await sandboxWith([defaultRule(), ...peoplesRules(1)]);
+    const { xray, log } = clientFor(sandbox);
+    const desired = [defaultRule(), ...peoplesRules(1), managed("a")];
+    let shown: string[] = [];
+    const result = await applyRuleSet(desired, {
+      ...options(xray),
+      confirm: (operations) => {
+        shown = operations.map((op) => `${op.type} ${op.ruleName}`);
+        return false;
+      },
+    });
+    expect(shown).toEqual(["create xgov-a"]);
+    expect(result.status).toBe("declined");
+    expect(result.audit).toBeUndefined();
+    expect(log.writes()).toEqual([]);
+  });
+
   it("stays within a quota mostly filled by people's rules while replacing every managed rule", async () => {
     // Prepare: quota 10 = Default + 6 people's rules + 3 managed; all 3 managed rules are replaced.
     const people = peoplesRules(6);
