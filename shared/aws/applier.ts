@@ -220,7 +220,7 @@ function messageOf(e: unknown): string {
 export class UnknownAuditRecordError extends Error {
   constructor(readonly auditId: string) {
     super(
-      `no audit record ${JSON.stringify(auditId)}: nothing to roll back (list recent ids with the audit table)`,
+      `no audit record ${JSON.stringify(auditId)}: nothing to roll back (apply prints the id of each change set it records)`,
     );
     this.name = "UnknownAuditRecordError";
   }
