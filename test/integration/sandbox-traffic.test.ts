@@ -4,6 +4,7 @@
  * real SDK client.
  */
 import { request } from "node:http";
+import { createRequire } from "node:module";
 import {
   GetSamplingStatisticSummariesCommand,
   GetSamplingTargetsCommand,
@@ -402,5 +403,41 @@ describe("sandbox traffic simulator", () => {
     expect(targets.SamplingTargetDocuments).toEqual([
       expect.objectContaining({ RuleName: "xgov-orders", FixedRate: 0.05, ReservoirQuota: 1 }),
     ]);
+  });
+  it("serves aws-xray-sdk-core's own centralized sampler: its rule poll and target poll", async () => {
+    // Prepare: the SDK's service connector, pointed at the sandbox as its daemon.
+    const { sandbox } = await sandboxWith({
+      rules: [
+        ruleFor("xgov-orders", { Priority: 5, FixedRate: 0.3, ReservoirSize: 4, URLPath: "/orders/*" }),
+      ],
+      start: SCENARIO_START,
+    });
+    const require = createRequire(import.meta.url);
+    const xraySdk = require("aws-xray-sdk-core") as { setDaemonAddress(address: string): void };
+    xraySdk.setDaemonAddress(`127.0.0.1:${sandbox.port}`);
+    type SdkRule = { getName(): string; getRate(): number; getPriority(): number };
+    const connector = require("aws-xray-sdk-core/dist/lib/middleware/sampling/service_connector.js") as {
+      fetchSamplingRules(callback: (error: unknown, rules: SdkRule[]) => void): void;
+      fetchTargets(
+        rules: SdkRule[],
+        callback: (error: unknown, targets: Record<string, { rate: number; quota: number }>) => void,
+      ): void;
+    };
+
+    // Act
+    const rules = await new Promise<SdkRule[]>((resolve, reject) =>
+      connector.fetchSamplingRules((error, r) => (error ? reject(error) : resolve(r))),
+    );
+    const targets = await new Promise<Record<string, { rate: number; quota: number }>>((resolve, reject) =>
+      connector.fetchTargets(rules, (error, t) => (error ? reject(error) : resolve(t))),
+    );
+
+    // Assess
+    expect(rules.map((r) => [r.getName(), r.getPriority(), r.getRate()])).toEqual([
+      ["Default", 10000, 0.05],
+      ["xgov-orders", 5, 0.3],
+    ]);
+    expect(targets["xgov-orders"]).toMatchObject({ rate: 0.3, quota: 4 });
+    expect(sandbox.calls.GetSamplingTargets).toBe(1);
   });
 });
