@@ -96,6 +96,7 @@ export class TrafficSimulator {
   private matchOf: Int32Array = new Int32Array(0);
 
   private slot: Slot | undefined;
+  private slotsClosed = 0;
   private carryMs = 0;
   private autoTimer: NodeJS.Timeout | undefined;
   /** Requests and sampled traces simulated so far. */
@@ -322,6 +323,11 @@ export class TrafficSimulator {
     for (const t of traces) this.o.traces.add(t.timeMs, t.endpoint, t.status, t.responseTimeMs);
     this.o.traces.prune(this.o.clock.now());
     this.publishMetrics(slot);
+    // A long-running sandbox forgets what AWS would have forgotten (CloudWatch keeps minute data 15 days).
+    if (++this.slotsClosed % 60 === 0) {
+      this.o.statistics.prune(this.o.clock.now());
+      this.o.metrics.prune(this.o.clock.now() - 15 * 86_400_000);
+    }
   }
 
   private publishMetrics(slot: Slot): void {
