@@ -4,6 +4,7 @@
  * path of every bad field.
  */
 import { z } from "zod";
+import { GuardRailsSchema } from "./guard-rails.ts";
 import { CollectionSchema, MetricSourcesSchema } from "./metric-sources.ts";
 
 export const SNAPSHOT_FORMAT = "xray-governor/snapshot@1";
@@ -284,6 +285,8 @@ export const ConfigSchema = z.strictObject({
   metricSources: MetricSourcesSchema,
   /** How a collection run reads CloudWatch and X-Ray. */
   collection: CollectionSchema,
+  /** How much one automatic (`auto` mode) run may change; beyond it, a person approves. */
+  guardRails: GuardRailsSchema,
 });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
