@@ -39,16 +39,17 @@ import {
   hourlyProbabilities,
   type MetricWeights,
   metricWeights,
+  type Setting,
   type SettingCurve,
   settingCurve,
 } from "./planner/value.ts";
-import { endpointKey, endpointLabel, evaluationOrder, firstMatches } from "./sampling.ts";
+import { endpointKey, endpointLabel, evaluationOrder, expectedTracesPerSecond } from "./sampling.ts";
 import {
   monthlyTracesOf,
   monthlyUsdOf,
   periodsPerHour,
+  ruleLoad,
   ruleOutcome,
-  type SamplingOutcome,
   scoreOutcome,
   type WindowScore,
 } from "./scoring.ts";
@@ -64,7 +65,8 @@ export function planSampling(snapshot: Snapshot, config: Config, options: PlanOp
   const weights = metricWeights(model, config.objective);
   const { managed: currentManaged, unmanaged, defaultRule } = splitRules(snapshot.rules, config);
   const budget = budgetAnalysis(snapshot, config);
-  const budgetTraces = monthlyTracesOf(budget.targetUsd, config);
+  // What the month can afford; the headroom comes off inside buildRules.
+  const budgetTraces = monthlyTracesOf(budget.targetUsd + budget.headroomUsd, config);
 
   const capacity = managedRuleCapacity(unmanaged.length, config);
   const built = buildRules(snapshot, config, model, weights, unmanaged, capacity, budgetTraces, {
@@ -158,11 +160,8 @@ interface BuiltRules {
   details: PlannedRule[];
   score: WindowScore;
   outcome: ReturnType<typeof ruleOutcome>;
-  /** Forecast traces per month of the unmanaged rules, and what they take on the snapshot. */
+  /** Forecast traces per month of the unmanaged rules. */
   unmanagedCost: number;
-  unmanagedSnapshotTraces: number;
-  /** Traces per month kept free for a spike and a new endpoint under these settings. */
-  exposureTraces: number;
   warnings: string[];
 }
 
@@ -189,6 +188,7 @@ function buildRules(
   const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces: goal * 0.95 });
   const layout = layoutRules(design, model, weights, config, unmanaged, state, budgetTraces);
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
+  keepBudgetOverFloors(layout, model, goal - design.unmanagedCost, maxReservoir, design.warnings);
 
   // How much exposure to allow: a tighter cap keeps more budget for sampling but forbids
   // high fixed rates on busy or catch-all rules. Pick the cap whose plan is worth most.
@@ -196,7 +196,7 @@ function buildRules(
   let bestValue = Number.NEGATIVE_INFINITY;
   for (const share of EXPOSURE_CAP_STEPS) {
     const candidate = {
-      spike: Math.max(share * budgetTraces, layout.unmanagedSpike),
+      spike: share * budgetTraces,
       newcomer: share * budgetTraces,
     };
     const target = goal - design.unmanagedCost - candidate.spike - candidate.newcomer;
@@ -216,40 +216,69 @@ function buildRules(
       caps = candidate;
     }
   }
-  caps ??= { spike: layout.unmanagedSpike, newcomer: 0 };
+  caps ??= { spike: 0, newcomer: 0 };
 
   let managedTarget = Math.max(0, goal - design.unmanagedCost - caps.spike - caps.newcomer);
-  let best: BuiltRules | undefined;
-  let last: BuiltRules | undefined;
+  let best: SettledRules | undefined;
+  let last: SettledRules | undefined;
   const hardLimit = monthlyTracesOf(config.budget.monthlyUsd, config);
   for (let attempt = 0; attempt < 6; attempt++) {
-    const built = settleLayout(
-      snapshot,
-      config,
-      model,
-      layout,
-      design,
-      managedTarget,
-      budgetTraces,
-      state,
-      caps,
-    );
-    last = built;
-    const spent = built.score.monthlyTraces + built.exposureTraces;
-    if (spent <= goal * 1.0001 && built.score.monthlyTraces <= hardLimit) {
-      if (!best || built.score.monthlyTraces > best.score.monthlyTraces) best = built;
+    const settled = settleLayout(config, model, layout, design, managedTarget, budgetTraces, state, caps);
+    last = settled;
+    const spent = settled.spentTraces + settled.exposureTraces;
+    if (spent <= goal * 1.0001 && settled.spentTraces <= hardLimit) {
+      if (!best || settled.spentTraces > best.spentTraces) best = settled;
       if (spent >= goal * 0.99) break;
     }
-    const managedSpent = Math.max(1, built.score.monthlyTraces - built.unmanagedSnapshotTraces);
-    const room = goal - built.exposureTraces - built.unmanagedSnapshotTraces;
+    const managedSpent = Math.max(1, settled.spentTraces - settled.unmanagedTraces);
+    const room = goal - settled.exposureTraces - settled.unmanagedTraces;
     const ratio = Math.max(0.3, Math.min(1.5, room / managedSpent));
     managedTarget *= attempt < 2 ? ratio : ratio ** 0.9;
   }
-  return best ?? (last as BuiltRules);
+  return finishRules(snapshot, config, model, layout, design, best ?? (last as SettledRules), state);
+}
+
+/**
+ * The budget is a hard limit: when the critical minimums alone cost more than it allows, they
+ * are scaled down together (and the plan says so) rather than overspend.
+ */
+function keepBudgetOverFloors(
+  layout: Layout,
+  model: TrafficModel,
+  room: number,
+  maxReservoir: number,
+  warnings: string[],
+): void {
+  let floors = 0;
+  for (const n of layout.settled) {
+    if (n.group.minFixedRate <= 0) continue;
+    floors += groupCost(
+      n.group.profile,
+      hourlyProbabilities(n.group.profile, 0, n.group.minFixedRate),
+      model.monthScale,
+    );
+  }
+  if (floors <= room) return;
+  const factor = Math.max(0, (0.98 * room) / floors);
+  warnings.push(
+    `the budget cannot pay the critical minimum rates (they would cost ${(floors / Math.max(room, 1)).toFixed(1)}× what it allows): they are scaled down to ${(factor * 100).toFixed(1)}% of their minimum`,
+  );
+  layout.settled.forEach((n, i) => {
+    if (n.group.minFixedRate <= 0) return;
+    n.group.minFixedRate *= factor;
+    layout.exposures[i].floorRate = n.group.minFixedRate;
+    layout.curves[i] = settingCurve(n.group.profile, model.monthScale, {
+      minFixedRate: n.group.minFixedRate,
+      maxReservoir,
+    });
+    for (const setting of layout.curves[i].settings) {
+      setting.exposure = exposureOf(layout.exposures[i], setting.reservoir, setting.fixedRate);
+    }
+  });
 }
 
 /** Exposure caps tried, as shares of the budget. */
-const EXPOSURE_CAP_STEPS = [0.005, 0.01, 0.02, 0.04, 0.08];
+const EXPOSURE_CAP_STEPS = [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 1];
 
 interface Layout {
   /** Managed rules that match traffic (or are critical), in evaluation order, then Default. */
@@ -258,10 +287,11 @@ interface Layout {
   pool: DesignedGroup;
   /** Per settled rule: what a spike or a newcomer would add under its settings. */
   exposures: GroupExposure[];
-  /** What the worst spike among endpoints that unmanaged rules take would add. */
-  unmanagedSpike: number;
   /** Per settled rule: the settings worth considering, computed once. */
   curves: SettingCurve[];
+  /** Requests per second each rule takes in each snapshot period (by rule name). */
+  load: { index: Map<string, number>; lambda: Float64Array[]; periodSeconds: number };
+  unmanagedNames: Set<string>;
 }
 
 /** Names, orders and prioritises the designed rules, and finds which endpoints each really takes. */
@@ -314,7 +344,8 @@ function layoutRules(
     ...named.map((n) => managedRule(n, config)),
     defaultRuleWith(state.previousDefault, 0, 0),
   ]);
-  const taken = firstMatches(all, model.endpoints);
+  const ruleLoaded = ruleLoad(model, all);
+  const taken = ruleLoaded.assignment;
   const membersByRule = new Map<number, number[]>();
   for (let e = 0; e < taken.length; e++) {
     const list = membersByRule.get(taken[e]);
@@ -346,31 +377,49 @@ function layoutRules(
   };
   const settled = [...live, defaultNamed];
   const exposures = settled.map((n) =>
-    groupExposure(model, n.group.profile, n.group.members, n.group.kind === "default"),
+    groupExposure(model, n.group.profile, n.group.members, n.group.kind === "default", n.group.minFixedRate),
   );
-  let unmanagedSpike = 0;
-  design.unmanagedOrdered.forEach((rule, r) => {
-    const members: number[] = [];
-    for (let e = 0; e < design.heldBy.length; e++) if (design.heldBy[e] === r) members.push(e);
-    if (members.length === 0) return;
-    const profile = groupProfile(model, weights, members);
-    const exposure = exposureOf(
-      groupExposure(model, profile, members, false),
-      rule.ReservoirSize,
-      rule.FixedRate,
-    );
-    unmanagedSpike = Math.max(unmanagedSpike, exposure.spike);
-  });
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
-  const curves = settled.map((n) =>
-    settingCurve(n.group.profile, model.monthScale, { minFixedRate: n.group.minFixedRate, maxReservoir }),
-  );
-  return { settled, live, pool, exposures, unmanagedSpike, curves };
+  const curves = settled.map((n, i) => {
+    const curve = settingCurve(n.group.profile, model.monthScale, {
+      minFixedRate: n.group.minFixedRate,
+      maxReservoir,
+    });
+    for (const setting of curve.settings)
+      setting.exposure = exposureOf(exposures[i], setting.reservoir, setting.fixedRate);
+    return curve;
+  });
+  const load = {
+    index: new Map(ruleLoaded.ordered.map((r, i) => [r.RuleName, i])),
+    lambda: ruleLoaded.lambda,
+    periodSeconds: model.periodSeconds,
+  };
+  return {
+    settled,
+    live,
+    pool,
+    exposures,
+    curves,
+    load,
+    unmanagedNames: new Set(unmanaged.map((r) => r.RuleName)),
+  };
 }
 
-/** Settles the layout's settings at a target, applies stability, and projects the result. */
+/** One settling of the layout: the rules, and what they spend on the snapshot (fast). */
+interface SettledRules {
+  rules: SamplingRule[];
+  /** The settings of every settled rule, restored before finishing. */
+  settings: Setting[];
+  held: Set<string>;
+  spentTraces: number;
+  unmanagedTraces: number;
+  /** Traces per month kept free for a spike and a new endpoint under these settings. */
+  exposureTraces: number;
+  warnings: string[];
+}
+
+/** Settles the layout's settings at a target and applies stability against the previous plan. */
 function settleLayout(
-  snapshot: Snapshot,
   config: Config,
   model: TrafficModel,
   layout: Layout,
@@ -379,7 +428,7 @@ function settleLayout(
   budgetTraces: number,
   state: PreviousState,
   caps: ExposureCaps,
-): BuiltRules {
+): SettledRules {
   const { settled, live, pool } = layout;
   const warnings = [...design.warnings];
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
@@ -420,44 +469,68 @@ function settleLayout(
   }
 
   const rules = evaluationOrder([
-    ...unmanagedOf(design),
+    ...design.unmanagedOrdered,
     ...live.map((n) => managedRule(n, config)),
     defaultRuleWith(state.previousDefault, pool.setting.reservoir, pool.setting.fixedRate),
   ]);
-  const outcome = ruleOutcome(snapshot, rules);
-  const score = scoreOutcome(snapshot, outcome, config);
-  let unmanagedSnapshotTraces = 0;
-  for (let e = 0; e < snapshot.endpoints.length; e++) {
-    if (outcome.assignment[e] < 0 || design.heldBy[e] < 0) continue;
-    const p = outcome.probabilities(e);
-    const series = snapshot.endpoints[e].requests;
-    for (let t = 0; t < series.length; t++) unmanagedSnapshotTraces += p[t] * series[t];
+  // Spend on the snapshot from the rule load (which rule takes which traffic does not change
+  // between settlings, only the settings do).
+  const { load, unmanagedNames } = layout;
+  let spent = 0;
+  let unmanagedSpent = 0;
+  for (const rule of rules) {
+    const r = load.index.get(rule.RuleName);
+    if (r === undefined) continue;
+    let traces = 0;
+    for (const lambda of load.lambda[r])
+      traces += expectedTracesPerSecond(lambda, rule.ReservoirSize, rule.FixedRate);
+    traces *= load.periodSeconds * model.monthScale;
+    spent += traces;
+    if (unmanagedNames.has(rule.RuleName)) unmanagedSpent += traces;
   }
-  unmanagedSnapshotTraces *= model.monthScale;
-  // The worst single spike (managed, Default or unmanaged) and the worst newcomer.
-  let spike = layout.unmanagedSpike;
+  // The worst single spike and the worst newcomer among the rules the governor sets.
+  let spike = 0;
   let newcomer = 0;
   settled.forEach((n, i) => {
     const x = exposureOf(layout.exposures[i], n.group.setting.reservoir, n.group.setting.fixedRate);
     spike = Math.max(spike, x.spike);
     newcomer = Math.max(newcomer, x.newcomer);
   });
-  const exposureTraces = spike + newcomer;
-  const details = ruleDetails(snapshot, config, model, outcome, settled, state, held);
   return {
     rules,
-    details,
-    score,
-    outcome,
-    unmanagedCost: design.unmanagedCost,
-    unmanagedSnapshotTraces,
-    exposureTraces,
+    settings: settled.map((n) => ({ ...n.group.setting })),
+    held,
+    spentTraces: spent,
+    unmanagedTraces: unmanagedSpent,
+    exposureTraces: spike + newcomer,
     warnings,
   };
 }
 
-function unmanagedOf(design: Design): SamplingRule[] {
-  return design.unmanagedOrdered;
+/** Projects the chosen settling exactly and explains every rule. */
+function finishRules(
+  snapshot: Snapshot,
+  config: Config,
+  model: TrafficModel,
+  layout: Layout,
+  design: Design,
+  chosen: SettledRules,
+  state: PreviousState,
+): BuiltRules {
+  layout.settled.forEach((n, i) => {
+    n.group.setting = chosen.settings[i];
+  });
+  const outcome = ruleOutcome(snapshot, chosen.rules);
+  const score = scoreOutcome(snapshot, outcome, config);
+  const details = ruleDetails(snapshot, config, model, outcome, layout.settled, state, chosen.held);
+  return {
+    rules: chosen.rules,
+    details,
+    score,
+    outcome,
+    unmanagedCost: design.unmanagedCost,
+    warnings: chosen.warnings,
+  };
 }
 
 /** Rates are kept to 4 significant digits (never below a critical minimum). */
@@ -602,11 +675,9 @@ function explain(
   let requests = 0;
   let incident = false;
   for (const e of group.members) {
-    for (let h = 0; h < H; h++) {
-      if (model.hourlyFaults[e * H + h] > 0) faultHours++;
-      if (model.hourlyErrors[e * H + h] > 0) errorHours++;
-      requests += model.hourlyRequests[e * H + h];
-    }
+    faultHours += model.observedFaultHours[e];
+    errorHours += model.observedErrorHours[e];
+    for (let h = 0; h < H; h++) requests += model.hourlyRequests[e * H + h];
     if (model.recent[e].incident) incident = true;
   }
   const perSecond = requests / (H * model.hourSeconds);
@@ -619,13 +690,13 @@ function explain(
   if (incident || faultHours > 0) {
     return {
       reason: "fault-prone",
-      explanation: `${incident ? "failing right now; " : ""}5xx in ${faultHours} endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+      explanation: `${incident ? "failing right now; " : ""}5xx in ${faultHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
     };
   }
   if (errorHours > 0) {
     return {
       reason: "error-prone",
-      explanation: `4xx/5xx in ${errorHours} endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+      explanation: `4xx/5xx in ${errorHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
     };
   }
   return {

@@ -11,7 +11,13 @@
  * them their own rule at that price.
  */
 import type { Config, SamplingRule } from "../formats.ts";
-import { evaluationOrder, firstMatches, isUsedBySdks, type RequestFields } from "../sampling.ts";
+import {
+  evaluationOrder,
+  firstMatches,
+  isUsedBySdks,
+  type RequestFields,
+  samplingProbability,
+} from "../sampling.ts";
 import {
   type Exposure,
   type ExposureCaps,
@@ -201,16 +207,35 @@ export function designRules(input: DesignInput): Design {
 
   let mu = price();
   let slots = capacity - groups.length;
+  let step = 0;
   while (slots > 0 && candidates.size > 0) {
     const poolSetting = bestSetting(poolCurve, mu);
     const poolP = hourlyProbabilities(poolProfile, poolSetting.reservoir, poolSetting.fixedRate);
+    const poolNet = poolSetting.value - mu * poolSetting.cost;
+    let poolRequests = 0;
+    for (let h = 0; h < poolProfile.hours; h++) poolRequests += poolProfile.requests[h];
     const gains: { candidate: number; gain: number }[] = [];
     for (const [c, candidate] of candidates) {
       const curve = candidateCurve(candidate);
       const profile = candidate.profile as GroupProfile;
       const own = bestSetting(curve, mu);
-      const stay = groupValue(profile, poolP) - mu * groupCost(profile, poolP, model.monthScale);
-      const gain = own.value - mu * own.cost - stay;
+      let requests = 0;
+      for (let h = 0; h < profile.hours; h++) requests += profile.requests[h];
+      let gain: number;
+      if (poolSetting.reservoir > 0 && requests > POOL_EFFECT_SHARE * poolRequests) {
+        // A busy endpoint leaving the pool frees the pool's reservoir for everyone else.
+        const without = poolWithout(poolProfile, profile, poolSetting.reservoir, poolSetting.fixedRate);
+        const netWithout =
+          groupValue(poolProfile, without) -
+          groupValue(profile, without) -
+          mu *
+            (groupCost(poolProfile, without, model.monthScale) -
+              groupCost(profile, without, model.monthScale));
+        gain = own.value - mu * own.cost + netWithout - poolNet;
+      } else {
+        const stay = groupValue(profile, poolP) - mu * groupCost(profile, poolP, model.monthScale);
+        gain = own.value - mu * own.cost - stay;
+      }
       if (gain > 1e-12) gains.push({ candidate: c, gain });
     }
     if (gains.length === 0) break;
@@ -254,9 +279,13 @@ export function designRules(input: DesignInput): Design {
       }
     }
     poolProfile = pool.build();
-    poolCurve = curveOf(poolProfile);
-    mu = price();
+    // The pool changes little per step: its curve and the price are refreshed every few steps.
+    if (++step % POOL_REFRESH_STEPS === 0 || slots === 0) {
+      poolCurve = curveOf(poolProfile);
+      mu = price();
+    }
   }
+  poolProfile = pool.build();
 
   groups.push(...chosen, {
     kind: "default",
@@ -267,6 +296,25 @@ export function designRules(input: DesignInput): Design {
     setting: emptySetting(0),
   });
   return { groups, unmanagedOrdered, heldBy, unmanagedCost, targetTraces, price: mu, warnings };
+}
+
+const POOL_REFRESH_STEPS = 3;
+
+/** A candidate with more than this share of the pool's requests changes the pool's own sampling. */
+const POOL_EFFECT_SHARE = 0.005;
+
+/** The pool's hourly probabilities once a candidate's traffic has left it. */
+function poolWithout(
+  pool: GroupProfile,
+  leaving: GroupProfile,
+  reservoir: number,
+  fixedRate: number,
+): Float64Array {
+  const p = new Float64Array(pool.hours);
+  for (let h = 0; h < pool.hours; h++) {
+    p[h] = samplingProbability(Math.max(0, pool.lambda[h] - leaving.lambda[h]), reservoir, fixedRate);
+  }
+  return p;
 }
 
 interface Candidate {

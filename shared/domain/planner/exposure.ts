@@ -5,7 +5,7 @@
  * whose reservoir caps its cost exposes little and a busy endpoint at a high fixed rate exposes
  * much. The planner caps every rule's exposure and keeps the caps free in the budget.
  */
-import { expectedTracesPerSecond } from "../sampling.ts";
+import { expectedReservoirTraces } from "../sampling.ts";
 import type { TrafficModel } from "./traffic.ts";
 import type { GroupProfile } from "./value.ts";
 
@@ -22,8 +22,15 @@ export interface GroupExposure {
   /** Newcomer (catch-all rules only): the rule's rate per hour and the newcomer's rate. */
   newcomerBase?: Float64Array;
   newcomerAdded: number;
+  /**
+   * A fixed rate the rule must keep (a critical minimum): a person pinned that much, so only
+   * the exposure above it is the planner's to keep room for.
+   */
+  floorRate: number;
   hourSeconds: number;
   monthScale: number;
+  /** Per reservoir: the stress terms A and B (see rawExposure). */
+  cache: Map<number, { spikeA: number; spikeB: number; newcomerA: number; newcomerB: number }>;
 }
 
 export interface Exposure {
@@ -44,6 +51,7 @@ export function groupExposure(
   profile: GroupProfile,
   members: readonly number[],
   catchAll: boolean,
+  floorRate = 0,
 ): GroupExposure {
   const H = model.hours;
   const span = Math.min(SPIKE_HOURS, H);
@@ -74,29 +82,58 @@ export function groupExposure(
     spikeAdded,
     newcomerBase: catchAll ? profile.lambda : undefined,
     newcomerAdded: catchAll ? newcomerRate(model) : 0,
+    floorRate,
     hourSeconds: model.hourSeconds,
     monthScale: model.monthScale,
+    cache: new Map(),
   };
 }
 
-/** Extra traces per month in each stress case under a reservoir and fixed rate. */
+/** Extra traces per month in each stress case under a reservoir and fixed rate (above the floor). */
 export function exposureOf(g: GroupExposure, reservoir: number, fixedRate: number): Exposure {
-  let spike = 0;
-  for (let i = 0; i < g.spikeBase.length; i++) {
-    spike +=
-      expectedTracesPerSecond(g.spikeBase[i] + g.spikeAdded[i], reservoir, fixedRate) -
-      expectedTracesPerSecond(g.spikeBase[i], reservoir, fixedRate);
-  }
-  let newcomer = 0;
-  if (g.newcomerBase) {
-    for (let h = 0; h < g.newcomerBase.length; h++) {
-      newcomer +=
-        expectedTracesPerSecond(g.newcomerBase[h] + g.newcomerAdded, reservoir, fixedRate) -
-        expectedTracesPerSecond(g.newcomerBase[h], reservoir, fixedRate);
+  const raw = rawExposure(g, reservoir, fixedRate);
+  if (g.floorRate <= 0) return raw;
+  const floor = rawExposure(g, 0, g.floorRate);
+  return {
+    spike: Math.max(0, raw.spike - floor.spike),
+    newcomer: Math.max(0, raw.newcomer - floor.newcomer),
+  };
+}
+
+/**
+ * For a reservoir k, a rule's traces per second are m(λ) + f·(λ − m(λ)) with m = E[min(N, k)],
+ * so the extra traces of a stress case are A + f·B with A and B fixed per reservoir: computed
+ * once per reservoir, every fixed rate costs O(1).
+ */
+function rawExposure(g: GroupExposure, reservoir: number, fixedRate: number): Exposure {
+  let terms = g.cache.get(reservoir);
+  if (!terms) {
+    terms = { spikeA: 0, spikeB: 0, newcomerA: 0, newcomerB: 0 };
+    for (let i = 0; i < g.spikeBase.length; i++) {
+      const before = g.spikeBase[i];
+      const after = before + g.spikeAdded[i];
+      const mBefore = expectedReservoirTraces(before, reservoir);
+      const mAfter = expectedReservoirTraces(after, reservoir);
+      terms.spikeA += mAfter - mBefore;
+      terms.spikeB += after - mAfter - (before - mBefore);
     }
+    if (g.newcomerBase) {
+      for (let h = 0; h < g.newcomerBase.length; h++) {
+        const before = g.newcomerBase[h];
+        const after = before + g.newcomerAdded;
+        const mBefore = expectedReservoirTraces(before, reservoir);
+        const mAfter = expectedReservoirTraces(after, reservoir);
+        terms.newcomerA += mAfter - mBefore;
+        terms.newcomerB += after - mAfter - (before - mBefore);
+      }
+    }
+    g.cache.set(reservoir, terms);
   }
   const scale = g.hourSeconds * g.monthScale;
-  return { spike: spike * scale, newcomer: newcomer * scale };
+  return {
+    spike: (terms.spikeA + fixedRate * terms.spikeB) * scale,
+    newcomer: (terms.newcomerA + fixedRate * terms.newcomerB) * scale,
+  };
 }
 
 export interface ExposureCaps {

@@ -1,9 +1,14 @@
 /**
- * The traffic the plan will face: the snapshot's daily profile per endpoint and hour, adjusted
- * for what the last periods show (an endpoint that started failing or spiking just now).
+ * The traffic the plan will face, per endpoint and hour of the day.
  *
  * The plan takes effect at the end of the snapshot, so the next day's hour h is forecast by the
- * snapshot's hour h (the same time of day). The recent past overrides the first hours.
+ * snapshot's hour h (same time of day): requests follow yesterday's daily profile. Errors and
+ * faults do not come back in the same hours, so they are forecast as a chance per hour and an
+ * intensity: each hour tomorrow an endpoint fails with the share of hours it failed in
+ * yesterday (shrunk toward the fleet's share, so an endpoint that never failed keeps a small
+ * chance), and when it fails, it fails with yesterday's errors-per-request in those hours. The
+ * recent past overrides the first hours: an endpoint failing or spiking right now is expected
+ * to go on doing so for a while.
  */
 import type { Endpoint, Snapshot } from "../formats.ts";
 import { endpointKey, type RequestFields, requestOf } from "../sampling.ts";
@@ -21,7 +26,16 @@ export interface RecentSignal {
   incident: boolean;
 }
 
+/** Per endpoint and hour (flat: [row * hours + hour]): when it fails, how hard, and how likely. */
+export interface FailureForecast {
+  /** Expected count in the hour if the endpoint fails in it. */
+  count: Float64Array;
+  /** Chance that the endpoint fails at all in the hour. */
+  chance: Float64Array;
+}
+
 export interface TrafficModel {
+  periodSeconds: number;
   hours: number;
   hourSeconds: number;
   windowSeconds: number;
@@ -30,14 +44,17 @@ export interface TrafficModel {
   endpoints: Endpoint[];
   keys: string[];
   requests: RequestFields[];
-  /** Forecast counts per endpoint and hour, flat: [endpoint * hours + hour]. */
+  /** Forecast requests per endpoint and hour, flat: [row * hours + hour]. */
   hourlyRequests: Float64Array;
-  hourlyErrors: Float64Array;
-  hourlyFaults: Float64Array;
-  /** Forecast requests over the window, per endpoint. */
+  /** 4xx + 5xx, and 5xx alone. */
+  errors: FailureForecast;
+  faults: FailureForecast;
+  /** Forecast requests over the window, per row. */
   totals: Float64Array;
-  /** Observed requests in the snapshot window, per endpoint. */
+  /** Observed requests, errors (4xx + 5xx) and faults in the snapshot window, per endpoint. */
   observedTotals: Float64Array;
+  observedErrorHours: Float64Array;
+  observedFaultHours: Float64Array;
   /**
    * Row index of a virtual endpoint standing for one that appears after the snapshot: as busy
    * as a median endpoint, on the fleet's daily profile, failing twice as often as the fleet.
@@ -59,6 +76,11 @@ export interface ForecastOptions {
 
 const SPIKE_FACTOR = 3;
 const MIN_SPIKE_REQUESTS = 30;
+/** Pseudo-hours of the fleet's failure chance mixed into each endpoint's own. */
+const CHANCE_PRIOR_HOURS = 3;
+/** Pseudo-requests of the fleet's failure intensity mixed into each endpoint's own. */
+const INTENSITY_PRIOR_REQUESTS = 200;
+const NEWCOMER_FAILURE_FACTOR = 2;
 
 export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions): TrafficModel {
   const { endpoints, periodSeconds } = snapshot;
@@ -75,49 +97,60 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
   const E = endpoints.length;
   const rows = E + 1;
   const hourlyRequests = new Float64Array(rows * hours);
-  const hourlyErrors = new Float64Array(rows * hours);
-  const hourlyFaults = new Float64Array(rows * hours);
-  const totals = new Float64Array(rows);
+  const observedErrors = new Float64Array(E * hours);
+  const observedFaults = new Float64Array(E * hours);
   const observedTotals = new Float64Array(E);
-  const recent: RecentSignal[] = [];
-
   for (let e = 0; e < E; e++) {
     const ep = endpoints[e];
-    const base = e * hours;
     for (let t = 0; t < periods; t++) {
-      const h = base + Math.floor(t / perHour);
-      const r = ep.requests[t];
-      hourlyRequests[h] += r;
-      hourlyErrors[h] += ep.errors[t] + ep.faults[t];
-      hourlyFaults[h] += ep.faults[t];
-      observedTotals[e] += r;
+      const i = e * hours + Math.floor(t / perHour);
+      hourlyRequests[i] += ep.requests[t];
+      observedErrors[i] += ep.errors[t] + ep.faults[t];
+      observedFaults[i] += ep.faults[t];
+      observedTotals[e] += ep.requests[t];
     }
-    const signal = recentSignal(ep, periods, recentPeriods, referencePeriods, periodSeconds);
+  }
+  const errors = forecastFailures(hourlyRequests, observedErrors, E, hours);
+  const faults = forecastFailures(hourlyRequests, observedFaults, E, hours);
+  const observedErrorHours = countHours(observedErrors, E, hours);
+  const observedFaultHours = countHours(observedFaults, E, hours);
+
+  // The first forecast hours are "now": carry a spike or an incident into them.
+  const recent: RecentSignal[] = [];
+  for (let e = 0; e < E; e++) {
+    const signal = recentSignal(endpoints[e], periods, recentPeriods, referencePeriods, periodSeconds);
     recent.push(signal);
-    // The first forecast hours are "now": carry a spike or an incident into them.
+    const base = e * hours;
     if (signal.spike) {
       const factor = signal.requestRate / Math.max(signal.referenceRate, 1e-9);
       for (let h = 0; h < spikeHours; h++) {
         hourlyRequests[base + h] *= factor;
-        hourlyErrors[base + h] *= factor;
-        hourlyFaults[base + h] *= factor;
+        errors.count[base + h] *= factor;
+        faults.count[base + h] *= factor;
       }
     }
     if (signal.incident) {
       for (let h = 0; h < incidentHours; h++) {
         const requests = Math.max(hourlyRequests[base + h], signal.requestRate * hourSeconds);
         hourlyRequests[base + h] = requests;
-        hourlyFaults[base + h] = Math.max(hourlyFaults[base + h], signal.faultRatio * requests);
-        hourlyErrors[base + h] = Math.max(hourlyErrors[base + h], signal.errorRatio * requests);
+        if (signal.faultRatio > 0) {
+          faults.count[base + h] = Math.max(faults.count[base + h], signal.faultRatio * requests);
+          faults.chance[base + h] = 1;
+        }
+        errors.count[base + h] = Math.max(errors.count[base + h], signal.errorRatio * requests);
+        errors.chance[base + h] = 1;
       }
     }
-    for (let h = 0; h < hours; h++) totals[e] += hourlyRequests[base + h];
   }
-  smoothErrorForecast(hourlyRequests, hourlyErrors, E, hours);
-  smoothErrorForecast(hourlyRequests, hourlyFaults, E, hours);
-  addNewcomer(hourlyRequests, hourlyErrors, hourlyFaults, totals, E, hours);
+
+  addNewcomer(hourlyRequests, errors, faults, observedErrors, observedFaults, E, hours);
+  const totals = new Float64Array(rows);
+  for (let row = 0; row < rows; row++) {
+    for (let h = 0; h < hours; h++) totals[row] += hourlyRequests[row * hours + h];
+  }
 
   return {
+    periodSeconds,
     hours,
     hourSeconds,
     windowSeconds,
@@ -126,82 +159,117 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
     keys: endpoints.map(endpointKey),
     requests: endpoints.map(requestOf),
     hourlyRequests,
-    hourlyErrors,
-    hourlyFaults,
+    errors,
+    faults,
     totals,
     observedTotals,
-    recent,
+    observedErrorHours,
+    observedFaultHours,
     newcomer: E,
+    recent,
   };
 }
 
-const NEWCOMER_FAILURE_FACTOR = 2;
+function countHours(counts: Float64Array, E: number, H: number): Float64Array {
+  const out = new Float64Array(E);
+  for (let e = 0; e < E; e++) for (let h = 0; h < H; h++) if (counts[e * H + h] > 0) out[e]++;
+  return out;
+}
+
+/**
+ * Chance and intensity per endpoint-hour from what an endpoint did yesterday, each shrunk toward
+ * the fleet's: the chance toward the fleet's share of failing hours, the intensity toward the
+ * fleet's failures per request in failing hours.
+ */
+function forecastFailures(
+  requests: Float64Array,
+  observed: Float64Array,
+  E: number,
+  H: number,
+): FailureForecast {
+  const rows = E + 1;
+  const count = new Float64Array(rows * H);
+  const chance = new Float64Array(rows * H);
+  let fleetHours = 0;
+  let fleetFailingHours = 0;
+  let fleetFailures = 0;
+  let fleetFailingRequests = 0;
+  for (let i = 0; i < E * H; i++) {
+    if (requests[i] <= 0) continue;
+    fleetHours++;
+    if (observed[i] > 0) {
+      fleetFailingHours++;
+      fleetFailures += observed[i];
+      fleetFailingRequests += requests[i];
+    }
+  }
+  const fleetChance = fleetHours > 0 ? fleetFailingHours / fleetHours : 0;
+  const fleetIntensity = fleetFailingRequests > 0 ? fleetFailures / fleetFailingRequests : 0;
+  for (let e = 0; e < E; e++) {
+    let activeHours = 0;
+    let failingHours = 0;
+    let failures = 0;
+    let failingRequests = 0;
+    for (let h = 0; h < H; h++) {
+      const i = e * H + h;
+      if (requests[i] <= 0) continue;
+      activeHours++;
+      if (observed[i] > 0) {
+        failingHours++;
+        failures += observed[i];
+        failingRequests += requests[i];
+      }
+    }
+    const p = (failingHours + CHANCE_PRIOR_HOURS * fleetChance) / (activeHours + CHANCE_PRIOR_HOURS);
+    const intensity =
+      (failures + INTENSITY_PRIOR_REQUESTS * fleetIntensity) / (failingRequests + INTENSITY_PRIOR_REQUESTS);
+    for (let h = 0; h < H; h++) {
+      const i = e * H + h;
+      if (requests[i] <= 0) continue;
+      chance[i] = p;
+      count[i] = intensity * requests[i];
+    }
+  }
+  return { count, chance };
+}
 
 function addNewcomer(
   requests: Float64Array,
-  errors: Float64Array,
-  faults: Float64Array,
-  totals: Float64Array,
+  errors: FailureForecast,
+  faults: FailureForecast,
+  observedErrors: Float64Array,
+  observedFaults: Float64Array,
   E: number,
   H: number,
 ): void {
-  const busy = Array.from(totals.subarray(0, E))
-    .filter((t) => t > 0)
-    .sort((a, b) => a - b);
-  if (busy.length === 0) return;
-  const median = busy[Math.floor(busy.length / 2)];
+  const totals: number[] = [];
   const profile = new Float64Array(H);
   let all = 0;
   let allErrors = 0;
   let allFaults = 0;
   for (let e = 0; e < E; e++) {
+    let total = 0;
     for (let h = 0; h < H; h++) {
-      profile[h] += requests[e * H + h];
-      allErrors += errors[e * H + h];
-      allFaults += faults[e * H + h];
+      const r = requests[e * H + h];
+      total += r;
+      profile[h] += r;
+      allErrors += observedErrors[e * H + h];
+      allFaults += observedFaults[e * H + h];
     }
+    all += total;
+    if (total > 0) totals.push(total);
   }
-  for (let h = 0; h < H; h++) all += profile[h];
-  if (all <= 0) return;
+  if (totals.length === 0 || all <= 0) return;
+  totals.sort((a, b) => a - b);
+  const median = totals[Math.floor(totals.length / 2)];
   const base = E * H;
   for (let h = 0; h < H; h++) {
     const r = (median * profile[h]) / all;
     requests[base + h] = r;
-    errors[base + h] = Math.min(r, (NEWCOMER_FAILURE_FACTOR * r * allErrors) / all);
-    faults[base + h] = Math.min(r, (NEWCOMER_FAILURE_FACTOR * r * allFaults) / all);
-  }
-  totals[E] = median;
-}
-
-/**
- * Errors do not come back in the same hours tomorrow: an endpoint's errors are forecast as its
- * (shrunk) error rate spread over its traffic, mixed with a share of yesterday's own hours.
- * Shrinking toward the fleet's rate gives endpoints without errors yesterday a little of the
- * chance that they fail tomorrow.
- */
-const SAME_HOUR_SHARE = 0.3;
-const SHRINK_REQUESTS = 300;
-
-function smoothErrorForecast(requests: Float64Array, counts: Float64Array, E: number, H: number): void {
-  let allRequests = 0;
-  let allCounts = 0;
-  for (let i = 0; i < requests.length; i++) {
-    allRequests += requests[i];
-    allCounts += counts[i];
-  }
-  const fleetRate = allRequests > 0 ? allCounts / allRequests : 0;
-  for (let e = 0; e < E; e++) {
-    let r = 0;
-    let c = 0;
-    for (let h = 0; h < H; h++) {
-      r += requests[e * H + h];
-      c += counts[e * H + h];
-    }
-    const rate = (c + SHRINK_REQUESTS * fleetRate) / (r + SHRINK_REQUESTS);
-    for (let h = 0; h < H; h++) {
-      const i = e * H + h;
-      counts[i] = SAME_HOUR_SHARE * counts[i] + (1 - SAME_HOUR_SHARE) * rate * requests[i];
-    }
+    errors.count[base + h] = (NEWCOMER_FAILURE_FACTOR * r * allErrors) / all;
+    errors.chance[base + h] = 1;
+    faults.count[base + h] = (NEWCOMER_FAILURE_FACTOR * r * allFaults) / all;
+    faults.chance[base + h] = 1;
   }
 }
 

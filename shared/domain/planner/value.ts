@@ -6,7 +6,8 @@
  * traces it records per month.
  *
  * Counts are expected values (Poisson): an hour expecting x errors has at least one caught
- * with probability 1 − e^{−p·x}, and the value of a group is
+ * with probability 1 − e^{−p·x}; weighted by the chance the hour has errors at all, the value
+ * of a group is
  *   U(p) = Σ_h Σ_i w_i (1 − e^{−p_h·x_i})
  * with its terms compressed per hour:
  * with equal exponents merged and large exponents bucketed on a 1.5% log grid, so even a
@@ -23,14 +24,14 @@ export interface MetricWeights {
 
 /** Per endpoint-hour weights so that each metric's mean counts with its configured weight. */
 export function metricWeights(model: TrafficModel, weights: MetricWeights): MetricWeights {
-  // Expected endpoint-hours with at least one request, error or fault (Poisson counts).
+  // Expected endpoint-hours with at least one request, error or fault.
   let coverageHours = 0;
   let errorHours = 0;
   let faultHours = 0;
   for (let i = 0; i < model.hourlyRequests.length; i++) {
     coverageHours += -Math.expm1(-model.hourlyRequests[i]);
-    errorHours += -Math.expm1(-model.hourlyErrors[i]);
-    faultHours += -Math.expm1(-model.hourlyFaults[i]);
+    errorHours += model.errors.chance[i] * -Math.expm1(-model.errors.count[i]);
+    faultHours += model.faults.chance[i] * -Math.expm1(-model.faults.count[i]);
   }
   return {
     coverage: coverageHours ? weights.coverage / coverageHours : 0,
@@ -57,8 +58,8 @@ export interface GroupProfile {
   peakLambda: number;
 }
 
-/** Counts are bucketed on a 2% log grid: exponents within 1% of the true count. */
-const LOG_STEP = 0.02;
+/** Counts are bucketed on a 4% log grid: exponents within 2% of the true count. */
+const LOG_STEP = 0.04;
 
 function bucketOf(count: number): number {
   return Math.round(Math.log(count) / LOG_STEP);
@@ -112,8 +113,8 @@ export class ProfileBuilder {
       this.requests[h] += sign * r;
       if (this.requests[h] < 1e-9) this.requests[h] = 0;
       this.term(h, r, sign * weights.coverage);
-      this.term(h, model.hourlyErrors[base + h], sign * weights.errors);
-      this.term(h, model.hourlyFaults[base + h], sign * weights.faults);
+      this.term(h, model.errors.count[base + h], sign * weights.errors * model.errors.chance[base + h]);
+      this.term(h, model.faults.count[base + h], sign * weights.faults * model.faults.chance[base + h]);
     }
   }
 
@@ -138,8 +139,9 @@ export class ProfileBuilder {
     let maxValue = 0;
     for (let h = 0; h < H; h++) {
       start[h] = i;
-      for (const [bucket, weight] of this.terms[h]) {
-        if (weight <= 0) continue;
+      // Ascending exponents: evaluation stops where the remaining terms are all caught.
+      const buckets = [...this.terms[h]].filter(([, weight]) => weight > 0).sort((a, b) => a[0] - b[0]);
+      for (const [bucket, weight] of buckets) {
         exponents[i] = exponentOf(bucket);
         termWeights[i] = weight;
         maxValue += weight;
@@ -180,7 +182,13 @@ export function groupValue(profile: GroupProfile, p: ArrayLike<number>): number 
     const to = profile.start[h + 1];
     if (from === to) continue;
     const ph = p[h];
-    for (let i = from; i < to; i++) missed += profile.weights[i] * Math.exp(-profile.exponents[i] * ph);
+    // Terms are sorted by exponent; past e^-40 the rest add nothing a double can hold.
+    const limit = ph > 0 ? 40 / ph : Number.POSITIVE_INFINITY;
+    for (let i = from; i < to; i++) {
+      const x = profile.exponents[i];
+      if (x > limit) break;
+      missed += profile.weights[i] * Math.exp(-x * ph);
+    }
   }
   return profile.maxValue - missed;
 }
@@ -227,6 +235,8 @@ export interface Setting {
   value: number;
   /** Traces per month. */
   cost: number;
+  /** Extra traces per month under a spike and a newcomer, when known (see exposure.ts). */
+  exposure?: { spike: number; newcomer: number };
 }
 
 /** The settings worth considering for a group, from which the best at any price is chosen. */
@@ -254,9 +264,11 @@ export interface CurveOptions {
   coarse?: boolean;
 }
 
-export function reservoirCandidates(profile: GroupProfile, maxReservoir = 1024): number[] {
+export function reservoirCandidates(profile: GroupProfile, maxReservoir = 1024, coarse = false): number[] {
   const limit = Math.min(maxReservoir, Math.ceil(1.5 * profile.peakLambda) + 1);
-  return [0, ...RESERVOIR_LADDER.filter((k) => k <= limit)];
+  // Coarse: powers of two only.
+  const ladder = coarse ? RESERVOIR_LADDER.filter((k) => (k & (k - 1)) === 0) : RESERVOIR_LADDER;
+  return [0, ...ladder.filter((k) => k <= limit)];
 }
 
 export function settingCurve(
@@ -271,7 +283,7 @@ export function settingCurve(
   const rates = grid.filter((f) => f >= minRate);
   if (minRate > 0 && !rates.includes(minRate)) rates.unshift(minRate);
   const settings: Setting[] = [];
-  for (const reservoir of reservoirCandidates(profile, options.maxReservoir)) {
+  for (const reservoir of reservoirCandidates(profile, options.maxReservoir, options.coarse)) {
     const share = reservoirShares(profile, reservoir);
     for (const fixedRate of rates) {
       const p = probabilitiesFromShares(share, fixedRate);
