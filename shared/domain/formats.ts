@@ -222,8 +222,8 @@ export type Mode = (typeof MODES)[number];
 export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
     monthlyUsd: z.number().positive("must be more than 0"),
-    /** Share of the budget kept free for spikes and endpoints that appear after the snapshot. */
-    headroom: z.number().min(0).max(0.9).default(0.03),
+    /** Share of the budget kept free for day-to-day drift, on top of the room the plan keeps for a spike and a new endpoint. */
+    headroom: z.number().min(0).max(0.9).default(0.02),
     pricePerMillionUsd: z.number().positive().default(5),
   }),
   critical: z.array(CriticalSchema).default([]),
@@ -277,10 +277,10 @@ export const ConfigSchema = z.strictObject({
   objective: z
     .strictObject({
       coverage: z.number().min(0).default(1),
-      errors: z.number().min(0).default(1),
-      faults: z.number().min(0).default(2),
+      errors: z.number().min(0).default(3),
+      faults: z.number().min(0).default(1),
     })
-    .default({ coverage: 1, errors: 1, faults: 2 }),
+    .default({ coverage: 1, errors: 3, faults: 1 }),
   /** Where per-endpoint traffic comes from in CloudWatch (see metric-sources.ts). */
   metricSources: MetricSourcesSchema,
   /** How a collection run reads CloudWatch and X-Ray. */
