@@ -177,60 +177,77 @@ function countHours(counts: Float64Array, E: number, H: number): Float64Array {
 }
 
 /**
- * Chance and intensity per endpoint-hour from what an endpoint did yesterday, each shrunk toward
- * the fleet's: the chance toward the fleet's share of failing hours, the intensity toward the
- * fleet's failures per request in failing hours.
+ * Chance and intensity per endpoint-hour from what an endpoint did yesterday. The chance that an
+ * hour has failures grows with the hour's traffic, 1 − e^{−κ·n_h}, with κ fitted so the chances
+ * add up to the hours that failed yesterday (shrunk toward the fleet's share of failing hours, so
+ * an endpoint that never failed keeps a small chance); given that it fails, it fails with its
+ * failures per request (shrunk toward the fleet's) spread over that chance.
  */
-function forecastFailures(
-  requests: Float64Array,
-  observed: Float64Array,
-  E: number,
-  H: number,
-): FailureForecast {
+function forecastFailures(requests: Float64Array, observed: Float64Array, E: number, H: number): FailureForecast {
   const rows = E + 1;
   const count = new Float64Array(rows * H);
   const chance = new Float64Array(rows * H);
   let fleetHours = 0;
   let fleetFailingHours = 0;
   let fleetFailures = 0;
-  let fleetFailingRequests = 0;
+  let fleetRequests = 0;
   for (let i = 0; i < E * H; i++) {
     if (requests[i] <= 0) continue;
     fleetHours++;
-    if (observed[i] > 0) {
-      fleetFailingHours++;
-      fleetFailures += observed[i];
-      fleetFailingRequests += requests[i];
-    }
+    fleetRequests += requests[i];
+    fleetFailures += observed[i];
+    if (observed[i] > 0) fleetFailingHours++;
   }
-  const fleetChance = fleetHours > 0 ? fleetFailingHours / fleetHours : 0;
-  const fleetIntensity = fleetFailingRequests > 0 ? fleetFailures / fleetFailingRequests : 0;
+  const fleetShare = fleetHours > 0 ? fleetFailingHours / fleetHours : 0;
+  const fleetRate = fleetRequests > 0 ? fleetFailures / fleetRequests : 0;
   for (let e = 0; e < E; e++) {
     let activeHours = 0;
     let failingHours = 0;
     let failures = 0;
-    let failingRequests = 0;
+    let total = 0;
     for (let h = 0; h < H; h++) {
       const i = e * H + h;
       if (requests[i] <= 0) continue;
       activeHours++;
-      if (observed[i] > 0) {
-        failingHours++;
-        failures += observed[i];
-        failingRequests += requests[i];
-      }
+      total += requests[i];
+      failures += observed[i];
+      if (observed[i] > 0) failingHours++;
     }
-    const p = (failingHours + CHANCE_PRIOR_HOURS * fleetChance) / (activeHours + CHANCE_PRIOR_HOURS);
-    const intensity =
-      (failures + INTENSITY_PRIOR_REQUESTS * fleetIntensity) / (failingRequests + INTENSITY_PRIOR_REQUESTS);
+    if (activeHours === 0) continue;
+    const expectedHours = Math.min(
+      activeHours * 0.999,
+      (activeHours * (failingHours + CHANCE_PRIOR_HOURS * fleetShare)) / (activeHours + CHANCE_PRIOR_HOURS),
+    );
+    const rate = (failures + INTENSITY_PRIOR_REQUESTS * fleetRate) / (total + INTENSITY_PRIOR_REQUESTS);
+    const kappa = fitChanceScale(requests, e * H, H, expectedHours);
     for (let h = 0; h < H; h++) {
       const i = e * H + h;
       if (requests[i] <= 0) continue;
-      chance[i] = p;
-      count[i] = intensity * requests[i];
+      const c = Math.max(1e-9, -Math.expm1(-kappa * requests[i]));
+      chance[i] = c;
+      // Expected failures in the hour, spread over the chance that it has any; at least one.
+      count[i] = Math.max(1, (rate * requests[i]) / c);
     }
   }
   return { count, chance };
+}
+
+/** κ such that Σ_h (1 − e^{−κ·n_h}) equals the expected failing hours (bisection in log κ). */
+function fitChanceScale(requests: Float64Array, base: number, H: number, target: number): number {
+  if (target <= 0) return 0;
+  const hours = (kappa: number) => {
+    let sum = 0;
+    for (let h = 0; h < H; h++) if (requests[base + h] > 0) sum += -Math.expm1(-kappa * requests[base + h]);
+    return sum;
+  };
+  let lo = -30;
+  let hi = 10;
+  for (let i = 0; i < 50; i++) {
+    const mid = (lo + hi) / 2;
+    if (hours(Math.exp(mid)) < target) lo = mid;
+    else hi = mid;
+  }
+  return Math.exp((lo + hi) / 2);
 }
 
 function addNewcomer(
