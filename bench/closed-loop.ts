@@ -166,7 +166,8 @@ export function runClosedLoop(
 
 /**
  * The closed loop's targets at the account's quota: spend ≤ 100%, fault capture at least 10
- * points above the best deployable baseline within budget, error capture and coverage no worse.
+ * points above the best deployable baseline within budget (at most 100%), error capture and
+ * coverage no worse.
  */
 export function evaluateClosedLoop(scenario: LoadedScenario, quotaVariant: VariantResult): ClosedLoopSummary {
   const result = runClosedLoop(scenario, scenario.config);
@@ -183,7 +184,8 @@ export function evaluateClosedLoop(scenario: LoadedScenario, quotaVariant: Varia
   for (const metric of TARGET_METRICS) {
     const top = best(references, metric);
     if (top) reference[metric] = { label: top.label, value: top.score[metric] };
-    const threshold = (top?.score[metric] ?? 0) + (metric === "faultCapture" && top ? 0.1 : 0);
+    // Capture cannot pass 100%: when the best baseline is within 10 points of it, 100% is the bar.
+    const threshold = Math.min(1, (top?.score[metric] ?? 0) + (metric === "faultCapture" && top ? 0.1 : 0));
     targets.push({
       name: metric,
       value: result.score[metric],
