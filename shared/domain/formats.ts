@@ -223,7 +223,7 @@ export const ConfigSchema = z.strictObject({
   budget: z.strictObject({
     monthlyUsd: z.number().positive("must be more than 0"),
     /** Share of the budget kept free for day-to-day drift, on top of the room the plan keeps for a spike and a new endpoint. */
-    headroom: z.number().min(0).max(0.9).default(0.02),
+    headroom: z.number().min(0).max(0.9).default(0.005),
     pricePerMillionUsd: z.number().positive().default(5),
   }),
   critical: z.array(CriticalSchema).default([]),
@@ -274,13 +274,17 @@ export const ConfigSchema = z.strictObject({
       recentSeconds: z.number().int().positive().default(900),
     })
     .default({ deadband: 0.3, maxIncreaseFactor: 4, recentSeconds: 900 }),
+  /**
+   * How much each metric's mean counts in the plan's objective (scoring.md's coverage, error
+   * capture and fault capture). Faults are errors too, so the error weight also pays for them.
+   */
   objective: z
     .strictObject({
-      coverage: z.number().min(0).default(1),
-      errors: z.number().min(0).default(3),
-      faults: z.number().min(0).default(1),
+      coverage: z.number().min(0).default(2),
+      errors: z.number().min(0).default(4),
+      faults: z.number().min(0).default(0.5),
     })
-    .default({ coverage: 1, errors: 3, faults: 1 }),
+    .default({ coverage: 2, errors: 4, faults: 0.5 }),
   /** Where per-endpoint traffic comes from in CloudWatch (see metric-sources.ts). */
   metricSources: MetricSourcesSchema,
   /** How a collection run reads CloudWatch and X-Ray. */
