@@ -266,9 +266,9 @@ export const ConfigSchema = z.strictObject({
     }),
   stability: z
     .strictObject({
-      /** A rule change smaller than this (relative, on rate and projected traces) is skipped. */
+      /** A change of a managed rule's fixed rate smaller than this (relative, same reservoir) is skipped. */
       deadband: z.number().min(0).max(1).default(0.3),
-      /** Sampling of a rule grows at most by this factor per run; cuts are never capped. */
+      /** A managed rule's projected traces grow at most by this factor per run (or by 1% of the budget); cuts are never capped. */
       maxIncreaseFactor: z.number().min(1).default(4),
       /** Periods at the end of the snapshot that count as "now" (three 5-minute periods = 15 minutes). */
       recentSeconds: z.number().int().positive().default(900),
