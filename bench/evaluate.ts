@@ -117,7 +117,9 @@ export function checkTargets(
   ];
   for (const metric of TARGET_METRICS) {
     const top = best(references, metric);
-    const threshold = top ? top.score[metric] + (options.margin?.[metric] ?? 0) - options.slack : 0;
+    const threshold = top
+      ? Math.max(0, top.score[metric] + (options.margin?.[metric] ?? 0) - options.slack)
+      : 0;
     checks.push({
       name: metric,
       value: governor.score[metric],
