@@ -99,7 +99,7 @@ export function referenceRows(rows: SamplerRow[], variant: Variant): SamplerRow[
 export function checkTargets(
   governor: SamplerRow,
   references: SamplerRow[],
-  options: { slack: number; margin?: Partial<Record<Metric, number>> },
+  options: { slack: number },
 ): TargetCheck[] {
   const checks: TargetCheck[] = [
     {
@@ -117,9 +117,7 @@ export function checkTargets(
   ];
   for (const metric of TARGET_METRICS) {
     const top = best(references, metric);
-    const threshold = top
-      ? Math.max(0, top.score[metric] + (options.margin?.[metric] ?? 0) - options.slack)
-      : 0;
+    const threshold = top ? Math.max(0, top.score[metric] - options.slack) : 0;
     checks.push({
       name: metric,
       value: governor.score[metric],
