@@ -4,6 +4,10 @@
  * mode and kill switch, auto mode inside the guard rails), logs a summary and publishes it as
  * CloudWatch metrics (EMF). A run that fails to read, or whose apply fails or is only partly
  * done, fails the invocation (the next run converges); the others succeed and return the summary.
+ *
+ * No idempotency middleware: an event delivered twice cannot apply twice, because the second
+ * run finds the account already equal to the plan and writes nothing (the applier reconciles
+ * against the account), and month-to-date counts each statistic window once.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
