@@ -4,8 +4,9 @@
  * - AWS itself (the default): the SDK's usual region and credentials (AWS_REGION, AWS_PROFILE …);
  * - `--endpoint URL`: X-Ray and CloudWatch at that URL, e.g. a sandbox started with
  *   `xray-governor sandbox` (env XRAY_GOVERNOR_ENDPOINT);
- * - `--sandbox`: an embedded sandbox in this process, seeded with the demo scenario; gone when
- *   the command ends (a demo: nothing real changes).
+ * - `--sandbox`: an embedded sandbox in this process, seeded with the demo scenario and its day
+ *   of history replayed (rules, statistics, traces and metrics to read); gone when the command
+ *   ends (a demo: nothing real changes).
  *
  * The governor's DynamoDB tables (audit, state) come from `--audit-table` / `--state-table`
  * (env XRAY_GOVERNOR_AUDIT_TABLE / XRAY_GOVERNOR_STATE_TABLE), at `--dynamodb-endpoint` if
@@ -19,7 +20,7 @@ import type { Command } from "commander";
 import { xrayRetryStrategy } from "../shared/aws/applier.ts";
 import { AuditStore } from "../shared/aws/audit-store.ts";
 import { StateStore } from "../shared/aws/state-store.ts";
-import type { Snapshot } from "../shared/domain/formats.ts";
+import type { MetricSource } from "../shared/domain/metric-sources.ts";
 import { InputError } from "./errors.ts";
 
 export interface TargetFlags {
@@ -38,8 +39,10 @@ export interface AccountTarget {
   region: string;
   xray: XRayClient;
   cloudWatch: CloudWatchClient;
-  /** With `--sandbox`: the demo scenario's snapshot the sandbox replays. */
-  sandboxSnapshot?: Snapshot;
+  /** The account's "now": the embedded sandbox's virtual time (the end of its replayed day), else the clock. */
+  now(): Date;
+  /** With `--sandbox`: the metric sources the sandbox publishes under; collect with these. */
+  metricSources?: MetricSource[];
   /** The audit store, when one is configured (always with `--sandbox`). */
   audit?: AuditStore;
   state?: StateStore;
@@ -119,6 +122,7 @@ export async function openTarget(
     region,
     xray,
     cloudWatch,
+    now: () => new Date(),
     audit: dynamo && auditTable ? new AuditStore(dynamo, auditTable) : undefined,
     state: dynamo && stateTable ? new StateStore(dynamo, stateTable) : undefined,
     async close() {
@@ -129,15 +133,13 @@ export async function openTarget(
   };
 }
 
-/** The embedded sandbox (test and demo infrastructure, loaded only when asked for). */
+/** The embedded demo sandbox (test and demo infrastructure, loaded only when asked for). */
 async function openSandbox(flags: TargetFlags): Promise<AccountTarget> {
-  const [{ startSandbox }, { startLocalDynamo }, { defaultInputs }] = await Promise.all([
-    import("../sandbox/index.ts"),
-    import("../sandbox/dynamodb.ts"),
+  const [{ startDemoSandbox }, { startLocalDynamo }] = await Promise.all([
     import("./default-scenario.ts"),
+    import("../sandbox/dynamodb.ts"),
   ]);
-  const { snapshot } = await defaultInputs();
-  const sandbox = await startSandbox({ scenario: snapshot, region: flags.region ?? snapshot.region });
+  const { sandbox } = await startDemoSandbox({ region: flags.region });
   const dynamo = await startLocalDynamo();
   return {
     kind: "sandbox",
@@ -145,7 +147,8 @@ async function openSandbox(flags: TargetFlags): Promise<AccountTarget> {
     region: sandbox.region,
     xray: sandbox.xrayClient({ retryStrategy: xrayRetryStrategy() }),
     cloudWatch: sandbox.cloudWatchClient(),
-    sandboxSnapshot: snapshot,
+    now: () => sandbox.clock.date(),
+    metricSources: sandbox.metricSources,
     audit: new AuditStore(dynamo.client, dynamo.tables.AuditTable),
     state: new StateStore(dynamo.client, dynamo.tables.StateTable),
     async close() {

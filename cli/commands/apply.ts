@@ -1,8 +1,8 @@
 /**
  * `xray-governor apply`: plan, show the changes, ask, apply, record.
  *
- * The snapshot is a file (`--snapshot`), the embedded sandbox's demo scenario (`--sandbox`), or
- * collected from the account. The changes shown are the ones reconciled against what is in
+ * The snapshot is a file (`--snapshot`), or collected from the account (with `--sandbox`, the
+ * embedded sandbox's replayed demo day). The changes shown are the ones reconciled against what is in
  * the account right now, and exactly those are applied after a yes. On a terminal it asks;
  * elsewhere it needs `--yes`. Every applied change set is recorded in the audit table and can
  * be rolled back with `xray-governor rollback <id>`.
@@ -90,8 +90,8 @@ async function loadConfig(flags: ApplyFlags): Promise<Config> {
     document = readDocument(flags.config, "--config", { yamlAllowed: true });
     origin = `--config ${flags.config}`;
   } else if (flags.sandbox) {
-    const { defaultInputs } = await import("../default-scenario.ts");
-    document = (await defaultInputs()).configDocument;
+    const { demoConfigDocument } = await import("../default-scenario.ts");
+    document = await demoConfigDocument();
     origin = "the demo scenario's config";
   } else {
     throw new InputError(
@@ -117,24 +117,26 @@ function readSnapshotFile(flags: ApplyFlags): Snapshot | undefined {
   );
 }
 
-/** The snapshot to plan from: the file, the sandbox's scenario, or collected; with month-to-date pacing when known. */
+/** The snapshot to plan from: the file, or collected from the account; with month-to-date pacing when known. */
 async function loadSnapshot(
   file: Snapshot | undefined,
   target: AccountTarget,
   config: Config,
   progress: (message: string) => void,
 ): Promise<Snapshot> {
-  const now = new Date();
+  const now = target.now();
   let snapshot: Snapshot;
   if (file) {
     snapshot = file;
-  } else if (target.sandboxSnapshot) {
-    snapshot = target.sandboxSnapshot;
   } else {
     progress(`collecting a snapshot from ${target.description}`);
     const collection = await collectSnapshot(
       { xray: target.xray, cloudWatch: target.cloudWatch },
-      { config, now, region: target.region },
+      {
+        config: target.metricSources ? { ...config, metricSources: target.metricSources } : config,
+        now,
+        region: target.region,
+      },
     );
     for (const warning of collection.warnings) progress(`warning: ${warning}`);
     snapshot = collection.snapshot;

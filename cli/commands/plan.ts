@@ -1,6 +1,7 @@
 /**
- * `xray-governor plan`: the dry-run report. Reads a snapshot and a config (or uses the embedded
- * demo scenario), plans, and prints the report; changes nothing anywhere.
+ * `xray-governor plan`: the dry-run report. Reads a snapshot and a config (or, without a snapshot,
+ * collects one from the embedded demo sandbox), plans, and prints the report; changes nothing
+ * anywhere.
  *
  * stdout carries only the report (with `--format json`, the plan@1 document alone); progress
  * goes to stderr. Bad input exits 2 with a message naming the field, before anything is written.
@@ -17,7 +18,7 @@ import {
 } from "../../shared/domain/formats.ts";
 import { planFromSnapshot } from "../../shared/pipeline.ts";
 import { REPORT_FORMATS, type ReportFormat, renderPlan } from "../../shared/report/index.ts";
-import { defaultInputs } from "../default-scenario.ts";
+import { defaultInputs, demoConfigDocument } from "../default-scenario.ts";
 import { readDocument, STDIN } from "../documents.ts";
 import { InputError } from "../errors.ts";
 
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .description("Plan sampling rules and print the report, changing nothing (a dry run).")
     .option(
       "--snapshot <file>",
-      "snapshot@1 JSON file to plan from ('-' reads standard input); without it, the embedded demo scenario",
+      "snapshot@1 JSON file to plan from ('-' reads standard input); without it, one collected from the embedded demo sandbox",
     )
     .option(
       "--config <file>",
@@ -85,7 +86,7 @@ export function register(program: Command): void {
         "config that does not validate: the message names the field), nothing written; 1 anything else.",
         "",
         "Examples:",
-        "  xray-governor plan                                   the demo scenario, no AWS account needed",
+        "  xray-governor plan                                   the demo sandbox (collect → plan), no AWS account needed",
         "  xray-governor plan --snapshot snap.json --config governor.yaml",
         "  xray-governor plan --snapshot snap.json --budget 120 --format json | jq .projection",
         "  xray-governor plan --snapshot snap.json --config governor.yaml --out plan.md",
@@ -128,8 +129,8 @@ function validated<T>(parse: (input: unknown) => T, input: unknown, origin: stri
   }
 }
 
-async function loadInputs(flags: PlanFlags): Promise<Inputs> {
-  // Read and validate everything given on the command line before falling back to the demo.
+async function loadInputs(flags: PlanFlags, progress: (message: string) => void): Promise<Inputs> {
+  // Everything given on the command line is read and validated before the demo is started.
   const snapshot =
     flags.snapshot === undefined
       ? undefined
@@ -142,7 +143,6 @@ async function loadInputs(flags: PlanFlags): Promise<Inputs> {
     flags.config === undefined ? undefined : readDocument(flags.config, "--config", { yamlAllowed: true });
   let configOrigin = flags.config === undefined ? "" : `--config ${flags.config}`;
 
-  const fallback = snapshot === undefined || configDocument === undefined ? await defaultInputs() : undefined;
   if (configDocument === undefined) {
     if (snapshot !== undefined && flags.budget === undefined) {
       throw new InputError(
@@ -150,7 +150,7 @@ async function loadInputs(flags: PlanFlags): Promise<Inputs> {
       );
     }
     // With a snapshot of one's own, the demo's critical endpoints mean nothing: only the budget applies.
-    configDocument = snapshot === undefined ? fallback?.configDocument : {};
+    configDocument = snapshot === undefined ? await demoConfigDocument() : {};
     configOrigin = snapshot === undefined ? "the demo scenario's config" : "the config";
   }
   if (flags.budget !== undefined) {
@@ -163,18 +163,16 @@ async function loadInputs(flags: PlanFlags): Promise<Inputs> {
     configOrigin = `${configOrigin} with --budget ${flags.budget}`;
   }
   const config = validated(parseConfig, configDocument, configOrigin);
-  return {
-    source: snapshot === undefined ? (fallback?.source ?? "") : `--snapshot ${flags.snapshot}`,
-    snapshot: snapshot ?? (fallback as NonNullable<typeof fallback>).snapshot,
-    config,
-  };
+  if (snapshot !== undefined) return { source: `--snapshot ${flags.snapshot}`, snapshot, config };
+  const demo = await defaultInputs(progress);
+  return { source: demo.source, snapshot: demo.snapshot, config };
 }
 
 export async function planCommand(flags: PlanFlags): Promise<void> {
   const progress = (message: string) => {
     if (!flags.quiet) process.stderr.write(`xray-governor: ${message}\n`);
   };
-  const inputs = await loadInputs(flags);
+  const inputs = await loadInputs(flags, progress);
   const format = chooseFormat(flags, Boolean(process.stdout.isTTY));
   progress(
     `planning ${inputs.snapshot.endpoints.length} endpoints and ${inputs.snapshot.rules.length} rules from ${inputs.source}, budget $${inputs.config.budget.monthlyUsd}/month`,

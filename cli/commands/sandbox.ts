@@ -11,6 +11,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { type Sandbox, startSandbox } from "../../sandbox/index.ts";
 import { demoScenario } from "../../sandbox/scenario-generator.ts";
 import { FormatError, parseSnapshot, type Snapshot } from "../../shared/domain/formats.ts";
+import { snapshotEnd } from "../default-scenario.ts";
 import { readDocument } from "../documents.ts";
 import { InputError } from "../errors.ts";
 
@@ -196,7 +197,7 @@ function loadScenario(path: string | undefined): Snapshot[] {
 export function alignToNow(snapshots: readonly Snapshot[], now: Date): Snapshot[] {
   const first = snapshots[0];
   const periodMs = first.periodSeconds * 1000;
-  const firstEnd = Date.parse(first.start) + (first.endpoints[0]?.requests.length ?? 0) * periodMs;
+  const firstEnd = snapshotEnd(first).getTime();
   const shift = Math.floor(now.getTime() / periodMs) * periodMs - firstEnd;
   return snapshots.map((s) => ({
     ...s,

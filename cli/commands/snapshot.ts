@@ -159,28 +159,16 @@ export async function snapshotCommand(flags: SnapshotFlags): Promise<Collection>
   return collection;
 }
 
-/** An embedded sandbox replaying the demo scenario's day, collected at the day's end. */
+/** The embedded demo sandbox, its day replayed up to --at (default: the day's end), collected then. */
 async function collectFromEmbeddedSandbox(
   flags: SnapshotFlags,
   config: ReturnType<typeof collectionConfig>,
   progress: (message: string) => void,
 ): Promise<Collection> {
-  const [{ startSandbox }, { demoScenario }] = await Promise.all([
-    import("../../sandbox/index.ts"),
-    import("../../sandbox/scenario-generator.ts"),
-  ]);
-  const scenario = demoScenario();
-  const sandbox = await startSandbox({
-    scenario: scenario.snapshot,
-    region: flags.region ?? scenario.snapshot.region,
-  });
+  const { startDemoSandbox } = await import("../default-scenario.ts");
+  const { sandbox, now } = await startDemoSandbox({ region: flags.region, at: flags.at });
   try {
-    const end =
-      Date.parse(scenario.snapshot.start) +
-      scenario.snapshot.periodSeconds * 1000 * (scenario.snapshot.endpoints[0]?.requests.length ?? 0);
-    const now = flags.at ?? new Date(end);
-    progress(`replaying the demo scenario in an embedded sandbox up to ${now.toISOString()}`);
-    sandbox.runUntil(now);
+    progress(`replayed the demo scenario in an embedded sandbox up to ${now.toISOString()}`);
     // The sandbox's metrics are under its own sources unless the config names others.
     const sources = flags.config === undefined ? sandbox.metricSources : config.metricSources;
     return await collectSnapshot(

@@ -122,6 +122,18 @@ describe("xray-governor apply and rollback", { timeout: 120_000 }, () => {
     expect(await ruleSummary()).toBe(before);
   });
 
+  it("with --sandbox, plans from what it collects from the embedded sandbox's replayed day, and applies it", async () => {
+    const result = await runCli(["apply", "--sandbox", "--yes"], { env: ENV });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("collecting a snapshot from the embedded sandbox");
+    expect(result.stderr).toMatch(/month to date: [1-9]\d* traces recorded/);
+    expect(result.stderr).toMatch(/planning [1-9]\d* endpoints/);
+    expect(result.stderr).not.toContain("warning:");
+    expect(result.stdout).toMatch(/\+ create xgov-/);
+    expect(result.stdout).toMatch(/Applied \d+ changes/);
+  });
+
   it("refuses while the kill switch is set", async () => {
     const result = await runCli(
       ["apply", "--sandbox", "--yes", "--config", "test/fixtures/frozen.config.yaml"],

@@ -2,13 +2,27 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { demoScenario } from "../../sandbox/scenario-generator.ts";
 import { parsePlan } from "../../shared/domain/formats.ts";
+import type { Plan } from "../../shared/domain/plan.ts";
 import { BIN, REPO, runCli } from "./run-cli.ts";
 
 const SNAPSHOT = "test/fixtures/small.snapshot.json";
 const CONFIG_YAML = "test/fixtures/small.config.yaml";
 const CONFIG_JSON = "test/fixtures/small.config.json";
 const ANSI = /\u001b\[/;
+/** No AWS account, profile or region from the machine running the tests. */
+const NO_AWS = {
+  AWS_ACCESS_KEY_ID: undefined,
+  AWS_SECRET_ACCESS_KEY: undefined,
+  AWS_SESSION_TOKEN: undefined,
+  AWS_PROFILE: undefined,
+  AWS_REGION: undefined,
+  AWS_DEFAULT_REGION: undefined,
+  AWS_CONFIG_FILE: "/nonexistent/aws-config",
+  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
+  AWS_EC2_METADATA_DISABLED: "true",
+};
 
 const workDir = mkdtempSync(join(tmpdir(), "xray-governor-plan-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -28,21 +42,40 @@ function mutated(path: string, name: string, change: (doc: any) => void): string
 
 // Every test starts the CLI (two at a time, see run-cli.ts): time limits are for a busy machine.
 describe.concurrent("xray-governor plan", { timeout: 90_000 }, () => {
-  it("with no arguments, reports a plan for the embedded demo scenario", async () => {
-    const result = await runCli(["plan"]);
+  it("with no arguments, collects the embedded demo sandbox's day and reports a plan for it", async () => {
+    const result = await runCli(["plan"], { env: NO_AWS });
 
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("## X-Ray sampling plan for us-east-1");
     expect(result.stdout).toMatch(/### Summary[\s\S]*Fault capture \(5xx\)/);
     expect(result.stdout).toMatch(/`xgov-[^`]+`.*\| create/);
     expect(result.stdout).toContain("### What the rule quota costs");
     expect(result.stdout).not.toMatch(ANSI);
-    expect(result.stderr).toContain("embedded demo scenario");
+    expect(result.stderr).toContain("replaying the demo scenario's day in an embedded sandbox");
+    expect(result.stderr).toMatch(/collecting a snapshot from it as of \d{4}-\d\d-\d\dT/);
+    expect(result.stderr).toMatch(/planning [1-9]\d* endpoints and \d+ rules from the embedded demo sandbox/);
+    expect(result.stderr).not.toContain("warning:");
+  });
+
+  it("with no snapshot, plans the collected demo day: every endpoint's traffic and errors come from the sandbox", async () => {
+    const result = await runCli(["plan", "--format", "json", "-q"], { env: NO_AWS });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe("");
+    const document = JSON.parse(result.stdout);
+    parsePlan(document);
+    const plan = document as Plan;
+    const demo = demoScenario();
+    expect(plan.createdAt).toBe(demo.snapshot.capturedAt);
+    expect(plan.endpoints.length).toBe(demo.snapshot.endpoints.length);
+    expect(plan.endpoints.every((e) => e.requestsPerMonth > 0)).toBe(true);
+    expect(plan.endpoints.some((e) => e.faultsPerDay > 0)).toBe(true);
+    expect(plan.projectionBefore.monthlyUsd).toBeGreaterThan(0);
   });
 
   it("runs as `npm start` on a fresh clone", async () => {
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const result = await runCli([], { command: [npm, ["start", "--silent"]] });
+    const result = await runCli([], { command: [npm, ["start", "--silent"]], env: NO_AWS });
 
     expect(result.code).toBe(0);
     expect(result.stdout.startsWith("## X-Ray sampling plan")).toBe(true);

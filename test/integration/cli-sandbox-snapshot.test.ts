@@ -9,8 +9,10 @@ import { GetSamplingRulesCommand, XRayClient } from "@aws-sdk/client-xray";
 import { afterEach, describe, expect, it } from "vitest";
 import { alignToNow, type SandboxFlags, startSandboxCommand } from "../../cli/commands/sandbox.ts";
 import { collectionConfig, snapshotCommand } from "../../cli/commands/snapshot.ts";
+import { snapshotEnd } from "../../cli/default-scenario.ts";
 import { InputError } from "../../cli/errors.ts";
 import type { Sandbox } from "../../sandbox/index.ts";
+import { demoScenario } from "../../sandbox/scenario-generator.ts";
 import { parseSnapshot } from "../../shared/domain/formats.ts";
 import { steadyScenario } from "../support/sandbox-scenarios.ts";
 
@@ -84,6 +86,36 @@ describe("xray-governor sandbox and snapshot", () => {
       0,
     );
     expect(collection.usage.calls.GetMetricData).toBe(1);
+  });
+
+  it("with --sandbox, collects the embedded demo sandbox's replayed day, up to --at when given", async () => {
+    // Prepare
+    const dir = tempDir();
+    const demo = demoScenario().snapshot;
+    const dayEnd = snapshotEnd(demo);
+    const noon = new Date(dayEnd.getTime() - 12 * 3_600_000);
+
+    // Act
+    const wholeDay = await snapshotCommand({ sandbox: true, out: join(dir, "day.json"), quiet: true });
+    const toNoon = await snapshotCommand({
+      sandbox: true,
+      out: join(dir, "noon.json"),
+      at: noon,
+      window: 3600,
+      quiet: true,
+    });
+
+    // Assess: the whole day's traffic, as the scenario has it, read back through CloudWatch.
+    const total = (s: { endpoints: { requests: number[] }[] }) =>
+      s.endpoints.reduce((n, e) => n + e.requests.reduce((a, b) => a + b, 0), 0);
+    const written = parseSnapshot(JSON.parse(readFileSync(join(dir, "day.json"), "utf8")));
+    expect(written.capturedAt).toBe(dayEnd.toISOString());
+    expect(written.endpoints.length).toBe(demo.endpoints.length);
+    expect(total(written)).toBe(total(demo));
+    expect(wholeDay.statistics.length).toBeGreaterThan(0);
+    expect(wholeDay.warnings).toEqual([]);
+    expect(toNoon.snapshot.capturedAt).toBe(noon.toISOString());
+    expect(total(toNoon.snapshot)).toBeGreaterThan(0);
   });
 
   it("refuses a config whose metric sources are bad, naming the field", () => {
