@@ -311,10 +311,8 @@ function layoutRules(
   const pool = design.groups.find((g) => g.kind === "default") as DesignedGroup;
   const targetsOf = (g: DesignedGroup) =>
     g.target !== undefined ? [model.requests[g.target]] : g.members.map((e) => model.requests[e]);
-  const criticalOrder = shadowFreeOrder(
-    critical.map((g) => g.pattern),
-    critical.map(targetsOf),
-  ).map((i) => critical[i]);
+  // Critical rules keep the design's order: narrower patterns first.
+  const criticalOrder = critical;
   const endpointOrder = shadowFreeOrder(
     endpointGroups.map((g) => g.pattern),
     endpointGroups.map(targetsOf),

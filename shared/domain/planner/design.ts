@@ -26,7 +26,15 @@ import {
   maxFixedRateWithin,
   withinCaps,
 } from "./exposure.ts";
-import { CATCH_ALL, criticalPattern, endpointPattern, patternMatches, type RulePattern } from "./patterns.ts";
+import {
+  CATCH_ALL,
+  criticalPattern,
+  endpointPattern,
+  patternKey,
+  patternMatches,
+  type RulePattern,
+  specificity,
+} from "./patterns.ts";
 import type { TrafficModel } from "./traffic.ts";
 import {
   bestFixedRate,
@@ -127,35 +135,53 @@ export function designRules(input: DesignInput): Design {
   const groups: DesignedGroup[] = [];
   const inPool = new Uint8Array(E);
   for (let e = 0; e < E; e++) if (heldBy[e] < 0) inPool[e] = 1;
+  // The same pattern twice is one rule at the higher minimum; narrower patterns come first so a
+  // broad one never swallows them, and every rule samples at least what any critical entry
+  // matching its endpoints asks for.
+  const entries = new Map<string, { pattern: RulePattern; minFixedRate: number; index: number }>();
   config.critical.forEach((critical, index) => {
     const pattern = criticalPattern(critical);
+    const key = patternKey(pattern);
+    const seen = entries.get(key);
+    if (seen) seen.minFixedRate = Math.max(seen.minFixedRate, critical.minFixedRate);
+    else entries.set(key, { pattern, minFixedRate: critical.minFixedRate, index });
+  });
+  const ordered = [...entries.values()].sort(
+    (a, b) => specificity(b.pattern) - specificity(a.pattern) || a.index - b.index,
+  );
+  for (const { pattern, minFixedRate, index } of ordered) {
     if (groups.length >= capacity) {
       warnings.push(`no rule slot left for critical ${describe(pattern)}; raise the rule quota`);
-      return;
+      continue;
     }
     if (steals(pattern)) {
       warnings.push(
         `critical ${describe(pattern)} overlaps a rule the governor does not manage; left to that rule`,
       );
-      return;
+      continue;
     }
     const members: number[] = [];
+    let required = minFixedRate;
     for (let e = 0; e < E; e++) {
       if (inPool[e] && patternMatches(pattern, model.requests[e])) {
         members.push(e);
         inPool[e] = 0;
+        for (const other of ordered) {
+          if (patternMatches(other.pattern, model.requests[e]))
+            required = Math.max(required, other.minFixedRate);
+        }
       }
     }
     groups.push({
       kind: "critical",
       pattern,
       members,
-      minFixedRate: critical.minFixedRate,
+      minFixedRate: required,
       criticalIndex: index,
       profile: groupProfile(model, weights, members),
-      setting: emptySetting(critical.minFixedRate),
+      setting: emptySetting(required),
     });
-  });
+  }
   for (let e = 0; e < E; e++) {
     if (heldBy[e] < 0) continue;
     for (const [index, critical] of config.critical.entries()) {

@@ -183,7 +183,12 @@ function countHours(counts: Float64Array, E: number, H: number): Float64Array {
  * an endpoint that never failed keeps a small chance); given that it fails, it fails with its
  * failures per request (shrunk toward the fleet's) spread over that chance.
  */
-function forecastFailures(requests: Float64Array, observed: Float64Array, E: number, H: number): FailureForecast {
+function forecastFailures(
+  requests: Float64Array,
+  observed: Float64Array,
+  E: number,
+  H: number,
+): FailureForecast {
   const rows = E + 1;
   const count = new Float64Array(rows * H);
   const chance = new Float64Array(rows * H);
