@@ -179,7 +179,14 @@ describe("parseConfig", () => {
     const config = parseConfig({ budget: { monthlyUsd: 120 } });
 
     // Assess
-    expect(config.budget).toEqual({ monthlyUsd: 120, headroom: 0.02, pricePerMillionUsd: 5 });
+    expect(config.budget.monthlyUsd).toBe(120);
+    expect(config.budget.pricePerMillionUsd).toBe(5);
+    // The headroom and the objective weights are tuned on the benchmark: present and sane.
+    expect(config.budget.headroom).toBeGreaterThanOrEqual(0);
+    expect(config.budget.headroom).toBeLessThan(0.1);
+    for (const weight of [config.objective.coverage, config.objective.errors, config.objective.faults]) {
+      expect(weight).toBeGreaterThan(0);
+    }
     expect(config.ruleQuota).toBe(25);
     expect(config.critical).toEqual([]);
     expect(config.mode).toBe("report");
@@ -190,8 +197,20 @@ describe("parseConfig", () => {
       priorityBand: { min: 1000, max: 8999 },
       reserve: 0,
     });
-    expect(config.stability).toEqual({ deadband: 0.3, maxIncreaseFactor: 4, recentSeconds: 900 });
-    expect(config.objective).toEqual({ coverage: 1, errors: 3, faults: 1 });
+    expect(config.stability).toMatchObject({ deadband: 0.3, maxIncreaseFactor: 4, recentSeconds: 900 });
+  });
+
+  it("gives the same defaults to a section left out and a section given empty", () => {
+    // Prepare
+    const omitted = parseConfig({ budget: { monthlyUsd: 1 } });
+
+    // Act
+    const empty = parseConfig({ budget: { monthlyUsd: 1 }, rules: {}, stability: {}, objective: {} });
+
+    // Assess
+    expect(empty.rules).toEqual(omitted.rules);
+    expect(empty.stability).toEqual(omitted.stability);
+    expect(empty.objective).toEqual(omitted.objective);
   });
 
   it("fills a critical entry's service, host and method with *", () => {
