@@ -129,6 +129,28 @@ export function checkTargets(
   return checks;
 }
 
+/**
+ * When the budget cannot pay even the critical minimums nothing can be met: the plan must hold
+ * the budget and warn that it scaled the minimums down.
+ */
+export function budgetOnlyTargets(governor: SamplerRow, warnings: string[]): TargetCheck[] {
+  const warned = warnings.some((w) => w.includes("cannot pay the critical minimum rates"));
+  return [
+    {
+      name: "spend/budget ≤ 100%",
+      value: governor.score.spendRatio,
+      threshold: 1,
+      pass: governor.score.spendRatio <= 1 + 1e-9,
+    },
+    {
+      name: "warns that critical minimums were scaled down",
+      value: warned ? 1 : 0,
+      threshold: 1,
+      pass: warned,
+    },
+  ];
+}
+
 /** Plans and scores one variant of a scenario: the governor and every baseline on the next day. */
 export function evaluateVariant(scenario: LoadedScenario, variant: Variant): VariantResult {
   const config = configFor(scenario, variant);
@@ -158,9 +180,10 @@ export function evaluateVariant(scenario: LoadedScenario, variant: Variant): Var
       withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
     });
   }
-  const targets = checkTargets(rows[0], referenceRows(rows, variant), {
-    slack: variant === "quota" ? 0 : 0.02,
-  });
+  const targets =
+    scenario.expectation === "budget-only"
+      ? budgetOnlyTargets(rows[0], governor.warnings)
+      : checkTargets(rows[0], referenceRows(rows, variant), { slack: variant === "quota" ? 0 : 0.02 });
   return {
     variant,
     ruleQuota: config.ruleQuota,

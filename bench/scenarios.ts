@@ -19,6 +19,11 @@ export interface LoadedScenario {
   snapshot: Snapshot;
   future: Snapshot;
   config: Config;
+  /**
+   * `budget-only`: the budget cannot pay even the critical minimums, so nothing can be met; the
+   * plan must still hold the budget and say that it scaled the minimums down.
+   */
+  expectation?: "budget-only";
 }
 
 export interface BenchScenario {
@@ -60,6 +65,7 @@ function generated(
   description: string,
   options: ScenarioOptions,
   budgetOf?: (snapshot: Snapshot, config: Config) => number,
+  expectation?: LoadedScenario["expectation"],
 ): BenchScenario {
   return {
     name,
@@ -70,7 +76,7 @@ function generated(
       const config = budgetOf
         ? { ...s.config, budget: { ...s.config.budget, monthlyUsd: budgetOf(s.snapshot, s.config) } }
         : s.config;
-      return { snapshot: s.snapshot, future: s.future, config };
+      return { snapshot: s.snapshot, future: s.future, config, expectation };
     },
   };
 }
@@ -134,6 +140,7 @@ export function generatedScenarios(): BenchScenario[] {
       "300 endpoints, budget half the critical floor alone: nothing can be met, the budget must still hold",
       { seed: 102, endpoints: 300 },
       (snapshot, config) => Number((floorCostUsd(snapshot, config).criticalUsd / 2).toPrecision(3)),
+      "budget-only",
     ),
     generated("rich-budget", "200 endpoints, budget 150% of sampling everything", {
       seed: 103,
