@@ -27,6 +27,7 @@ import {
 } from "../shared/domain/formats.ts";
 import { splitRules } from "../shared/domain/ownership.ts";
 import { endpointKey, isDefaultRule } from "../shared/domain/sampling.ts";
+import { samplingRule } from "../shared/domain/sampling-rule.ts";
 import {
   endpointOutcome,
   monthlyTracesOf,
@@ -253,22 +254,13 @@ function rule(
   fixedRate: number,
   fields: Partial<SamplingRule>,
 ): SamplingRule {
-  return {
+  return samplingRule({
     RuleName: name,
     Priority: priority,
     FixedRate: fixedRate,
     ReservoirSize: 0,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    ResourceARN: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
     ...fields,
-  };
+  });
 }
 
 function defaultAt(fixedRate: number): SamplingRule {

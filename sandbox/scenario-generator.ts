@@ -15,8 +15,6 @@
 import {
   type Config,
   type ConfigInput,
-  DEFAULT_RULE_NAME,
-  DEFAULT_RULE_PRIORITY,
   type Endpoint,
   parseConfig,
   type SamplingRule,
@@ -24,6 +22,7 @@ import {
   type Snapshot,
 } from "../shared/domain/formats.ts";
 import { endpointKey } from "../shared/domain/sampling.ts";
+import { defaultRule } from "../shared/domain/sampling-rule.ts";
 import { SECONDS_PER_MONTH } from "../shared/domain/scoring.ts";
 import { SeededRandom } from "./seeded-random.ts";
 
@@ -469,24 +468,6 @@ function buildEndpoints(
     });
   }
   return random.shuffle(profiles);
-}
-
-function defaultRule(): SamplingRule {
-  return {
-    RuleName: DEFAULT_RULE_NAME,
-    Priority: DEFAULT_RULE_PRIORITY,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    ResourceARN: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-  };
 }
 
 /**

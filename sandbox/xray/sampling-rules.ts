@@ -3,12 +3,8 @@
  * quota, unique names, what may change on Default, ARNs, tags, and the time of the last change
  * (which clients read to refetch rules early).
  */
-import {
-  DEFAULT_RULE_NAME,
-  DEFAULT_RULE_PRIORITY,
-  type SamplingRule,
-  type Tag,
-} from "../../shared/domain/formats.ts";
+import { DEFAULT_RULE_NAME, type SamplingRule, type Tag } from "../../shared/domain/formats.ts";
+import { defaultRule, ruleDefinition } from "../../shared/domain/sampling-rule.ts";
 import { invalidRequest, ServiceError } from "../service-error.ts";
 import type { VirtualClock } from "../virtual-clock.ts";
 
@@ -99,21 +95,7 @@ export class SamplingRuleStore {
     const now = this.clock.now();
     this.lastModification = now;
     this.rules.push({
-      rule: {
-        RuleName: DEFAULT_RULE_NAME,
-        RuleARN: this.arnOf(DEFAULT_RULE_NAME),
-        ResourceARN: "*",
-        Priority: DEFAULT_RULE_PRIORITY,
-        FixedRate: 0.05,
-        ReservoirSize: 1,
-        ServiceName: "*",
-        ServiceType: "*",
-        Host: "*",
-        HTTPMethod: "*",
-        URLPath: "*",
-        Version: 1,
-        Attributes: {},
-      },
+      rule: { ...ruleDefinition(defaultRule()), RuleARN: this.arnOf(DEFAULT_RULE_NAME) },
       createdAt: now,
       modifiedAt: now,
       tags: [],

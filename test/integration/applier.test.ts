@@ -17,6 +17,7 @@ import { AuditStore } from "../../shared/aws/audit-store.ts";
 import { readAccountRules } from "../../shared/aws/sampling-rules.ts";
 import { parseConfig, type SamplingRule } from "../../shared/domain/formats.ts";
 import { ReconcileError, sameRuleSet } from "../../shared/domain/reconcile.ts";
+import { defaultRule, samplingRule } from "../../shared/domain/sampling-rule.ts";
 import { type LocalDynamo, startLocalDynamo } from "../support/dynalite.ts";
 import { type InterruptAt, watchXRayCalls } from "../support/xray-call-log.ts";
 
@@ -36,27 +37,10 @@ afterEach(async () => {
   await Promise.all(sandboxes.splice(0).map((s) => s.close()));
 });
 
-function rule(name: string, fields: Partial<SamplingRule> = {}): SamplingRule {
-  return {
-    RuleName: name,
-    ResourceARN: "*",
-    Priority: 1000,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-    ...fields,
-  };
-}
+const rule = (name: string, fields: Partial<SamplingRule> = {}) =>
+  samplingRule({ RuleName: name, ...fields });
 const managed = (name: string, fields: Partial<SamplingRule> = {}) =>
   rule(`xgov-${name}`, { Tags: [OWNER], ...fields });
-const defaultRule = (fields: Partial<SamplingRule> = {}) => rule("Default", { Priority: 10000, ...fields });
 /** People's rules: one of them even has the governor's prefix, but not its tag. */
 const peoplesRules = (count: number) =>
   Array.from({ length: count }, (_, i) =>

@@ -4,6 +4,7 @@ import { StateConflictError, StateStore } from "../../shared/aws/state-store.ts"
 import type { NewAuditRecord } from "../../shared/domain/audit.ts";
 import type { SamplingRule } from "../../shared/domain/formats.ts";
 import type { StatisticWindow } from "../../shared/domain/month-to-date.ts";
+import { samplingRule } from "../../shared/domain/sampling-rule.ts";
 import { type LocalDynamo, startLocalDynamo } from "../support/dynalite.ts";
 
 let dynamo: LocalDynamo;
@@ -14,24 +15,8 @@ afterAll(async () => {
   await dynamo?.stop();
 });
 
-function rule(name: string, fields: Partial<SamplingRule> = {}): SamplingRule {
-  return {
-    RuleName: name,
-    ResourceARN: "*",
-    Priority: 1000,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [{ Key: "xray-governor:managed", Value: "true" }],
-    ...fields,
-  };
-}
+const rule = (name: string, fields: Partial<SamplingRule> = {}) =>
+  samplingRule({ RuleName: name, Tags: [{ Key: "xray-governor:managed", Value: "true" }], ...fields });
 
 function change(fields: Partial<NewAuditRecord> = {}): NewAuditRecord {
   return {

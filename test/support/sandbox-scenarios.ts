@@ -3,6 +3,7 @@
  * what the simulator should do can be worked out by hand.
  */
 import { SNAPSHOT_FORMAT, type Snapshot } from "../../shared/domain/formats.ts";
+import { samplingRule } from "../../shared/domain/sampling-rule.ts";
 
 export const SCENARIO_START = "2026-11-16T00:00:00.000Z";
 
@@ -49,20 +50,5 @@ export function ruleFor(
   name: string,
   overrides: Partial<Snapshot["rules"][number]> = {},
 ): Snapshot["rules"][number] {
-  return {
-    RuleName: name,
-    Priority: 100,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    ResourceARN: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-    ...overrides,
-  };
+  return samplingRule({ RuleName: name, Priority: 100, ...overrides });
 }

@@ -5,40 +5,17 @@
 import {
   type Config,
   type ConfigInput,
-  DEFAULT_RULE_NAME,
-  DEFAULT_RULE_PRIORITY,
   type Endpoint,
   parseConfig,
   type SamplingRule,
   SNAPSHOT_FORMAT,
   type Snapshot,
 } from "../../shared/domain/formats.ts";
+import { defaultRule } from "../../shared/domain/sampling-rule.ts";
+
+export { defaultRule, samplingRule } from "../../shared/domain/sampling-rule.ts";
 
 export const OWNER_TAG = { Key: "xray-governor:managed", Value: "true" };
-
-/** A sampling rule matching everything at 1/s + 5%, with the given fields on top. */
-export function samplingRule(fields: Partial<SamplingRule> & Pick<SamplingRule, "RuleName">): SamplingRule {
-  return {
-    ResourceARN: "*",
-    Priority: 1000,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-    ...fields,
-  };
-}
-
-/** X-Ray's Default rule as a fresh account has it: 1 trace/s + 5%. */
-export function defaultRule(fields: Partial<SamplingRule> = {}): SamplingRule {
-  return samplingRule({ RuleName: DEFAULT_RULE_NAME, Priority: DEFAULT_RULE_PRIORITY, ...fields });
-}
 
 export interface EndpointInput {
   service?: string;

@@ -5,25 +5,8 @@ import {
   probabilitiesInForce,
   routeTemplateMatcher,
 } from "../../shared/domain/error-estimates.ts";
-import type { SamplingRule } from "../../shared/domain/formats.ts";
 import { samplingProbability } from "../../shared/domain/sampling.ts";
-
-const rule = (overrides: Partial<SamplingRule>): SamplingRule => ({
-  RuleName: "Default",
-  Priority: 10000,
-  FixedRate: 0.05,
-  ReservoirSize: 1,
-  ServiceName: "*",
-  ServiceType: "*",
-  Host: "*",
-  HTTPMethod: "*",
-  URLPath: "*",
-  ResourceARN: "*",
-  Version: 1,
-  Attributes: {},
-  Tags: [],
-  ...overrides,
-});
+import { defaultRule, samplingRule } from "../../shared/domain/sampling-rule.ts";
 
 const endpoint = (service: string, method: string, path: string, requests: number[]) => ({
   service,
@@ -65,7 +48,7 @@ describe("error estimates", () => {
       periodSeconds: 300,
       endpoints: [endpoint("a", "GET", "/a", [300]), endpoint("b", "GET", "/b", [2700])],
     };
-    const [a, b] = probabilitiesInForce(window, [rule({})]);
+    const [a, b] = probabilitiesInForce(window, [defaultRule()]);
     expect(a[0]).toBeCloseTo(samplingProbability(10, 1, 0.05), 12);
     expect(b[0]).toBe(a[0]);
   });
@@ -80,7 +63,10 @@ describe("error estimates", () => {
         endpoint("shop", "GET", "/orders/{id}", [3000, 3000]),
       ],
     };
-    const rules = [rule({}), rule({ RuleName: "checkout", Priority: 1, URLPath: "/checkout", FixedRate: 1 })];
+    const rules = [
+      defaultRule(),
+      samplingRule({ RuleName: "checkout", Priority: 1, URLPath: "/checkout", FixedRate: 1 }),
+    ];
     const at = (minute: number) => Date.parse(window.start) + minute * 60_000;
 
     // Act

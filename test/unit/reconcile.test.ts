@@ -10,31 +10,15 @@ import {
   reconcileRules,
   sameRuleSet,
 } from "../../shared/domain/reconcile.ts";
+import { defaultRule, samplingRule } from "../../shared/domain/sampling-rule.ts";
 
 const config = parseConfig({ budget: { monthlyUsd: 100 }, ruleQuota: 25 });
 const OWNER = { Key: "xray-governor:managed", Value: "true" };
 
-function rule(name: string, fields: Partial<SamplingRule> = {}): SamplingRule {
-  return {
-    RuleName: name,
-    ResourceARN: "*",
-    Priority: 1000,
-    FixedRate: 0.05,
-    ReservoirSize: 1,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-    ...fields,
-  };
-}
+const rule = (name: string, fields: Partial<SamplingRule> = {}) =>
+  samplingRule({ RuleName: name, ...fields });
 const managed = (name: string, fields: Partial<SamplingRule> = {}) =>
   rule(`xgov-${name}`, { Tags: [OWNER], ...fields });
-const defaultRule = (fields: Partial<SamplingRule> = {}) => rule("Default", { Priority: 10000, ...fields });
 const names = (ops: RuleOperation[]) => ops.map((op) => `${op.type} ${op.ruleName}`);
 
 describe("reconcileRules", () => {
