@@ -12,18 +12,14 @@
  */
 import { CloudWatchClient, type CloudWatchClientConfig } from "@aws-sdk/client-cloudwatch";
 import { XRayClient, type XRayClientConfig } from "@aws-sdk/client-xray";
-import {
-  DEFAULT_RULE_NAME,
-  parseSnapshot,
-  type SamplingRule,
-  type Snapshot,
-} from "../shared/domain/formats.ts";
+import { DEFAULT_RULE_NAME, parseSnapshot, type Snapshot } from "../shared/domain/formats.ts";
 import {
   type MetricSource,
   type MetricSourceInput,
   MetricSourceSchema,
   resolveMetricSource,
 } from "../shared/domain/metric-sources.ts";
+import { ruleDefinition, type SamplingRuleInput } from "../shared/domain/sampling-rule.ts";
 import { MetricStore } from "./cloudwatch/metric-store.ts";
 import { type CloudWatchPageSizes, cloudWatchOperations } from "./cloudwatch/operations.ts";
 import { type FaultConfig, FaultInjector } from "./faults.ts";
@@ -44,8 +40,7 @@ import { TraceStore } from "./xray/trace-store.ts";
 export type { FaultConfig, FaultSpec } from "./faults.ts";
 
 /** A rule to start with: X-Ray's fields (Version, ResourceARN, Attributes default), optional tags. */
-export type InitialRule = Omit<SamplingRule, "Version" | "ResourceARN" | "Attributes" | "Tags"> &
-  Partial<Pick<SamplingRule, "Version" | "ResourceARN" | "Attributes" | "Tags">>;
+export type InitialRule = SamplingRuleInput;
 
 export interface PageSizes extends RulePageSizes, SamplingPageSizes, CloudWatchPageSizes {}
 
@@ -274,23 +269,6 @@ function loadRules(store: SamplingRuleStore, rules: readonly InitialRule[]): voi
       if (rule.Tags?.length) store.tag(store.arnOf(DEFAULT_RULE_NAME), rule.Tags);
       continue;
     }
-    store.create(
-      {
-        RuleName: rule.RuleName,
-        ResourceARN: rule.ResourceARN ?? "*",
-        Priority: rule.Priority,
-        FixedRate: rule.FixedRate,
-        ReservoirSize: rule.ReservoirSize,
-        ServiceName: rule.ServiceName,
-        ServiceType: rule.ServiceType,
-        Host: rule.Host,
-        HTTPMethod: rule.HTTPMethod,
-        URLPath: rule.URLPath,
-        Version: rule.Version ?? 1,
-        Attributes: rule.Attributes ?? {},
-        ...(rule.SamplingRateBoost ? { SamplingRateBoost: rule.SamplingRateBoost } : {}),
-      },
-      rule.Tags ?? [],
-    );
+    store.create(ruleDefinition(rule), rule.Tags ?? []);
   }
 }

@@ -10,6 +10,7 @@ import {
   type SamplingRule as XRaySamplingRule,
 } from "@aws-sdk/client-xray";
 import type { SamplingRule, Tag } from "../domain/formats.ts";
+import { ruleDefinition } from "../domain/sampling-rule.ts";
 
 /** Tag reads in flight at once: enough to be quick, few enough not to be throttled. */
 const TAG_READ_CONCURRENCY = 4;
@@ -73,19 +74,5 @@ export function samplingRuleOf(record: SamplingRuleRecord, tags: Tag[]): Samplin
 
 /** A domain rule as CreateSamplingRule takes it: the definition, without ARN, timestamps and tags. */
 export function xraySamplingRuleOf(rule: SamplingRule): XRaySamplingRule {
-  return {
-    RuleName: rule.RuleName,
-    ResourceARN: rule.ResourceARN ?? "*",
-    Priority: rule.Priority,
-    FixedRate: rule.FixedRate,
-    ReservoirSize: rule.ReservoirSize,
-    ServiceName: rule.ServiceName,
-    ServiceType: rule.ServiceType,
-    Host: rule.Host,
-    HTTPMethod: rule.HTTPMethod,
-    URLPath: rule.URLPath,
-    Version: 1,
-    Attributes: rule.Attributes ?? {},
-    ...(rule.SamplingRateBoost ? { SamplingRateBoost: rule.SamplingRateBoost } : {}),
-  };
+  return ruleDefinition(rule);
 }
