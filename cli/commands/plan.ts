@@ -21,6 +21,7 @@ import { REPORT_FORMATS, type ReportFormat, renderPlan } from "../../shared/repo
 import { defaultInputs, demoConfigDocument } from "../default-scenario.ts";
 import { readDocument, STDIN } from "../documents.ts";
 import { InputError } from "../errors.ts";
+import { progressReporter } from "../progress.ts";
 
 export interface PlanFlags {
   snapshot?: string;
@@ -169,9 +170,7 @@ async function loadInputs(flags: PlanFlags, progress: (message: string) => void)
 }
 
 export async function planCommand(flags: PlanFlags): Promise<void> {
-  const progress = (message: string) => {
-    if (!flags.quiet) process.stderr.write(`xray-governor: ${message}\n`);
-  };
+  const progress = progressReporter(flags.quiet);
   const inputs = await loadInputs(flags, progress);
   const format = chooseFormat(flags, Boolean(process.stdout.isTTY));
   progress(

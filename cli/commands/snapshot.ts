@@ -14,6 +14,7 @@ import { CollectionSchema, MetricSourcesSchema } from "../../shared/domain/metri
 import { openTarget, type TargetFlags, withTargetOptions } from "../aws-target.ts";
 import { readDocument, STDIN } from "../documents.ts";
 import { InputError } from "../errors.ts";
+import { progressReporter } from "../progress.ts";
 
 export interface SnapshotFlags extends TargetFlags {
   out: string;
@@ -109,9 +110,7 @@ export function collectionConfig(
 }
 
 export async function snapshotCommand(flags: SnapshotFlags): Promise<Collection> {
-  const progress = (message: string) => {
-    if (!flags.quiet) process.stderr.write(`xray-governor: ${message}\n`);
-  };
+  const progress = progressReporter(flags.quiet);
   const configDocument =
     flags.config === undefined ? {} : readDocument(flags.config, "--config", { yamlAllowed: true });
   const origin = flags.config === undefined ? "the default config" : `--config ${flags.config}`;
