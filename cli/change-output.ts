@@ -3,10 +3,13 @@
  * the outcome with the audit id to roll back with.
  */
 import { userInfo } from "node:os";
+import confirm from "@inquirer/confirm";
 import pc from "picocolors";
-import type { ApplyResult } from "../shared/aws/applier.ts";
+import type { ApplyOptions, ApplyResult } from "../shared/aws/applier.ts";
+import type { AuditStore } from "../shared/aws/audit-store.ts";
 import { FormatError } from "../shared/domain/formats.ts";
 import type { RuleOperation } from "../shared/domain/reconcile.ts";
+import type { AccountTarget } from "./aws-target.ts";
 import { InputError } from "./errors.ts";
 
 /** Who applies, for the audit record: the flag, else the user name. */
@@ -44,6 +47,53 @@ export async function askToProceed(
     if ((error as Error)?.name === "ExitPromptError") return false;
     throw error;
   }
+}
+
+/** What apply and rollback give the applier besides what they change. */
+export type ChangeSetRunOptions = Pick<
+  ApplyOptions,
+  "xray" | "actor" | "region" | "confirm" | "onOperation"
+> & {
+  audit: AuditStore;
+};
+
+/**
+ * Runs an apply or a rollback on the target as the CLI does: shows the changes under the
+ * heading and asks (--yes goes ahead), reports each write as it is done, then the outcome.
+ */
+export async function runChangeSet(
+  context: {
+    target: AccountTarget;
+    audit: AuditStore;
+    flags: { yes?: boolean; actor?: string };
+    progress: (message: string) => void;
+  },
+  dialogue: { heading: string; question: (changes: number) => string },
+  run: (options: ChangeSetRunOptions) => Promise<ApplyResult>,
+): Promise<ApplyResult> {
+  const { target, audit, flags, progress } = context;
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const result = await run({
+    xray: target.xray,
+    actor: actorName(flags.actor),
+    region: target.region,
+    audit,
+    confirm: async (operations: RuleOperation[]) => {
+      process.stdout.write(
+        `${dialogue.heading}:\n${operations.map((op) => `  ${formatOperation(op, color)}`).join("\n")}\n`,
+      );
+      return askToProceed(flags.yes, dialogue.question(operations.length), confirm);
+    },
+    onOperation: (record) =>
+      progress(`${record.status === "done" ? "done" : pc.red(record.status)}: ${record.description}`),
+  });
+  reportApplyResult(result, target, process.stdout, color);
+  return result;
+}
+
+/** Whether a command that wrote (or tried to) should exit with 1: stopped part-way, failed, or not recorded. */
+export function changeSetFailed(result: ApplyResult): boolean {
+  return result.status === "partial" || result.status === "failed" || Boolean(result.auditError);
 }
 
 const percent = (rate: number) => `${Number((rate * 100).toPrecision(3))}%`;

@@ -7,25 +7,17 @@
  * elsewhere it needs `--yes`. Every applied change set is recorded in the audit table and can
  * be rolled back with `xray-governor rollback <id>`.
  */
-import confirm from "@inquirer/confirm";
 import type { Command } from "commander";
-import pc from "picocolors";
 import { type ApplyResult, applyRuleSet } from "../../shared/aws/applier.ts";
 import { collectSnapshot } from "../../shared/aws/collector.ts";
 import { type Config, parseConfig, parseSnapshot, type Snapshot } from "../../shared/domain/formats.ts";
-import { applyBlockedBy, type RuleOperation } from "../../shared/domain/reconcile.ts";
+import { applyBlockedBy } from "../../shared/domain/reconcile.ts";
 import { planFromSnapshot } from "../../shared/pipeline.ts";
 import { type AccountTarget, openTarget, type TargetFlags, withTargetOptions } from "../aws-target.ts";
-import {
-  actorName,
-  askToProceed,
-  checkCanAsk,
-  formatOperation,
-  reportApplyResult,
-  validated,
-} from "../change-output.ts";
+import { changeSetFailed, checkCanAsk, runChangeSet, validated } from "../change-output.ts";
 import { readDocument, STDIN } from "../documents.ts";
 import { InputError } from "../errors.ts";
+import { progressReporter } from "../progress.ts";
 
 export interface ApplyFlags extends TargetFlags {
   snapshot?: string;
@@ -77,9 +69,7 @@ export function register(program: Command): void {
     )
     .action(async (flags: ApplyFlags) => {
       const result = await applyCommand(flags);
-      if (result && (result.status === "partial" || result.status === "failed" || result.auditError)) {
-        process.exitCode = 1;
-      }
+      if (result && changeSetFailed(result)) process.exitCode = 1;
     });
 }
 
@@ -153,9 +143,7 @@ async function loadSnapshot(
 }
 
 export async function applyCommand(flags: ApplyFlags): Promise<ApplyResult | undefined> {
-  const progress = (message: string) => {
-    if (!flags.quiet) process.stderr.write(`xray-governor: ${message}\n`);
-  };
+  const progress = progressReporter(flags.quiet);
   // Everything that can be checked without the account is checked first.
   checkCanAsk(flags.yes, "apply");
   const config = await loadConfig(flags);
@@ -177,26 +165,14 @@ export async function applyCommand(flags: ApplyFlags): Promise<ApplyResult | und
     for (const warning of plan.warnings) progress(`warning: ${warning}`);
     progress(`plan ${plan.planId}: projected $${plan.projection.monthlyUsd.toFixed(2)}/month`);
 
-    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-    const result = await applyRuleSet(plan.rules, {
-      xray: target.xray,
-      config,
-      actor: actorName(flags.actor),
-      mode: "apply",
-      planId: plan.planId,
-      region: target.region,
-      audit: target.audit,
-      confirm: async (operations: RuleOperation[]) => {
-        process.stdout.write(
-          `Plan ${plan.planId}, changes to ${target.description}:\n${operations.map((op) => `  ${formatOperation(op, color)}`).join("\n")}\n`,
-        );
-        return askToProceed(flags.yes, `Apply these ${operations.length} changes?`, confirm);
+    return await runChangeSet(
+      { target, audit: target.audit, flags, progress },
+      {
+        heading: `Plan ${plan.planId}, changes to ${target.description}`,
+        question: (changes) => `Apply these ${changes} changes?`,
       },
-      onOperation: (record) =>
-        progress(`${record.status === "done" ? "done" : pc.red(record.status)}: ${record.description}`),
-    });
-    reportApplyResult(result, target, process.stdout, color);
-    return result;
+      (options) => applyRuleSet(plan.rules, { ...options, config, mode: "apply", planId: plan.planId }),
+    );
   } finally {
     await target.close();
   }

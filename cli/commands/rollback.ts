@@ -3,23 +3,15 @@
  * applied change set replaced. Shows the changes and asks first (`--yes` for scripts); people's
  * rules are never touched; the rollback is itself recorded. An unknown id is refused.
  */
-import confirm from "@inquirer/confirm";
 import type { Command } from "commander";
-import pc from "picocolors";
 import { type ApplyResult, rollbackChangeSet } from "../../shared/aws/applier.ts";
 import { type Config, parseConfig } from "../../shared/domain/formats.ts";
 import { rollbackBlockedBy } from "../../shared/domain/reconcile.ts";
 import { openTarget, type TargetFlags, withTargetOptions } from "../aws-target.ts";
-import {
-  actorName,
-  askToProceed,
-  checkCanAsk,
-  formatOperation,
-  reportApplyResult,
-  validated,
-} from "../change-output.ts";
+import { changeSetFailed, checkCanAsk, runChangeSet, validated } from "../change-output.ts";
 import { readDocument } from "../documents.ts";
 import { InputError } from "../errors.ts";
+import { progressReporter } from "../progress.ts";
 
 export interface RollbackFlags extends TargetFlags {
   config?: string;
@@ -54,8 +46,7 @@ export function register(program: Command): void {
     )
     .action(async (auditId: string, flags: RollbackFlags) => {
       const result = await rollbackCommand(auditId, flags);
-      if (result.status === "partial" || result.status === "failed" || result.auditError)
-        process.exitCode = 1;
+      if (changeSetFailed(result)) process.exitCode = 1;
     });
 }
 
@@ -69,9 +60,7 @@ function loadConfig(flags: RollbackFlags): Config {
 }
 
 export async function rollbackCommand(auditId: string, flags: RollbackFlags): Promise<ApplyResult> {
-  const progress = (message: string) => {
-    if (!flags.quiet) process.stderr.write(`xray-governor: ${message}\n`);
-  };
+  const progress = progressReporter(flags.quiet);
   checkCanAsk(flags.yes, "rollback");
   const config = loadConfig(flags);
   const blocked = rollbackBlockedBy(config);
@@ -83,24 +72,14 @@ export async function rollbackCommand(auditId: string, flags: RollbackFlags): Pr
         "rollback reads the audit record: pass --audit-table NAME (or set XRAY_GOVERNOR_AUDIT_TABLE)",
       );
     }
-    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-    const result = await rollbackChangeSet(auditId, {
-      xray: target.xray,
-      config,
-      actor: actorName(flags.actor),
-      region: target.region,
-      audit: target.audit,
-      confirm: async (operations) => {
-        process.stdout.write(
-          `Rolling back ${auditId} on ${target.description}:\n${operations.map((op) => `  ${formatOperation(op, color)}`).join("\n")}\n`,
-        );
-        return askToProceed(flags.yes, `Make these ${operations.length} changes?`, confirm);
+    return await runChangeSet(
+      { target, audit: target.audit, flags, progress },
+      {
+        heading: `Rolling back ${auditId} on ${target.description}`,
+        question: (changes) => `Make these ${changes} changes?`,
       },
-      onOperation: (record) =>
-        progress(`${record.status === "done" ? "done" : pc.red(record.status)}: ${record.description}`),
-    });
-    reportApplyResult(result, target, process.stdout, color);
-    return result;
+      (options) => rollbackChangeSet(auditId, { ...options, config }),
+    );
   } finally {
     await target.close();
   }
