@@ -16,6 +16,7 @@ import { type Sandbox, startSandbox } from "../../sandbox/index.ts";
 import type { TuningSummary } from "../../shared/pipeline.ts";
 import { type LocalDynamo, startLocalDynamo } from "../support/dynalite.ts";
 import { type LocalParameterStore, startParameterStore } from "../support/parameter-store.ts";
+import { tunerEnvironment } from "../support/tuner-environment.ts";
 import { REPO } from "./run-cli.ts";
 
 const run = promisify(execFile);
@@ -67,20 +68,7 @@ async function invokeBundle(): Promise<TuningSummary> {
   const { AWS_PROFILE: _profile, ...env } = process.env;
   const { stdout } = await run(process.execPath, ["invoke.mjs"], {
     cwd: directory,
-    env: {
-      ...env,
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "sandbox",
-      AWS_SECRET_ACCESS_KEY: "sandbox",
-      AWS_ENDPOINT_URL_XRAY: sandbox.endpoint,
-      AWS_ENDPOINT_URL_CLOUDWATCH: sandbox.endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SSM: parameters.endpoint,
-      XRAY_GOVERNOR_CONFIG_PARAMETER: "/xray-governor/prod/config",
-      XRAY_GOVERNOR_AUDIT_TABLE: dynamo.tables.AuditTable,
-      XRAY_GOVERNOR_STATE_TABLE: dynamo.tables.StateTable,
-      XRAY_GOVERNOR_RULE_PREFIX: "xgov-",
-    },
+    env: { ...env, ...tunerEnvironment({ sandbox, dynamo, parameters }, "/xray-governor/prod/config") },
   });
   const line = stdout.split("\n").find((l) => l.startsWith("SUMMARY "));
   if (!line) throw new Error(`the bundle printed no summary:\n${stdout}`);

@@ -17,6 +17,7 @@ import { type ConfigInput, parseSnapshot } from "../../shared/domain/formats.ts"
 import type { TuningSummary } from "../../shared/pipeline.ts";
 import { type LocalDynamo, startLocalDynamo } from "../support/dynalite.ts";
 import { type LocalParameterStore, startParameterStore } from "../support/parameter-store.ts";
+import { tunerEnvironment } from "../support/tuner-environment.ts";
 
 const PARAMETER = "/xray-governor/test/config";
 const WRITES = [
@@ -49,17 +50,7 @@ beforeAll(async () => {
 
   // What serverless.yml sets, and where the SDK finds the (local) services and dummy credentials.
   const env: Record<string, string> = {
-    AWS_REGION: sandbox.region,
-    AWS_ACCESS_KEY_ID: "sandbox",
-    AWS_SECRET_ACCESS_KEY: "sandbox",
-    AWS_ENDPOINT_URL_XRAY: sandbox.endpoint,
-    AWS_ENDPOINT_URL_CLOUDWATCH: sandbox.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SSM: parameters.endpoint,
-    XRAY_GOVERNOR_CONFIG_PARAMETER: PARAMETER,
-    XRAY_GOVERNOR_AUDIT_TABLE: dynamo.tables.AuditTable,
-    XRAY_GOVERNOR_STATE_TABLE: dynamo.tables.StateTable,
-    XRAY_GOVERNOR_RULE_PREFIX: "xgov-",
+    ...tunerEnvironment({ sandbox, dynamo, parameters }, PARAMETER),
     POWERTOOLS_SERVICE_NAME: "xray-governor",
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
