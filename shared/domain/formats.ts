@@ -145,7 +145,10 @@ export const EndpointSchema = z
         continue;
       }
       for (let i = 0; i < ep.requests.length; i++) {
-        if (ep[key][i] > ep.requests[i]) {
+        // A bad count is reported once, on its own field.
+        const requests = ep.requests[i];
+        if (typeof requests !== "number" || !Number.isInteger(requests) || requests < 0) break;
+        if (ep[key][i] > requests) {
           ctx.addIssue({
             code: "custom",
             path: [key, i],
@@ -187,6 +190,13 @@ export const SnapshotSchema = z
     });
     const names = new Set<string>();
     snap.rules.forEach((rule, i) => {
+      if (rule.Priority === DEFAULT_RULE_PRIORITY && rule.RuleName !== DEFAULT_RULE_NAME) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", i, "Priority"],
+          message: "must be between 1 and 9999 (only Default has 10000)",
+        });
+      }
       const key = rule.RuleName.toLowerCase();
       if (names.has(key)) {
         ctx.addIssue({

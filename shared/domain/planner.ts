@@ -69,15 +69,16 @@ export function planSampling(snapshot: Snapshot, config: Config, options: PlanOp
   const budgetTraces = monthlyTracesOf(budget.targetUsd + budget.headroomUsd, config);
 
   const capacity = managedRuleCapacity(unmanaged.length, config);
+  const beforeOutcome = ruleOutcome(snapshot, snapshot.rules);
   const built = buildRules(snapshot, config, model, weights, unmanaged, capacity, budgetTraces, {
     previous: new Map(currentManaged.map((r) => [r.RuleName, r])),
     previousDefault: defaultRule,
     hasPreviousPlan: currentManaged.length > 0,
+    recentProbability: recentProbabilities(snapshot, beforeOutcome, config.stability.recentSeconds),
   });
   budget.unmanagedUsd = monthlyUsdOf(built.unmanagedCost, config);
 
   const projection = projectionOf(built.score);
-  const beforeOutcome = ruleOutcome(snapshot, snapshot.rules);
   const projectionBefore = projectionOf(scoreOutcome(snapshot, beforeOutcome, config));
 
   const whatIf: QuotaWhatIf[] = [];
@@ -153,6 +154,28 @@ interface PreviousState {
   previous: Map<string, SamplingRule>;
   previousDefault?: SamplingRule;
   hasPreviousPlan: boolean;
+  /** Per endpoint, the share of its requests sampled over the recent periods under the current rules. */
+  recentProbability?: Float64Array;
+}
+
+/** Request-weighted sampling probability of every endpoint over the last `recentSeconds`. */
+function recentProbabilities(
+  snapshot: Snapshot,
+  outcome: ReturnType<typeof ruleOutcome>,
+  recentSeconds: number,
+): Float64Array {
+  const periods = snapshot.endpoints[0]?.requests.length ?? 0;
+  const from = Math.max(0, periods - Math.max(1, Math.round(recentSeconds / snapshot.periodSeconds)));
+  return Float64Array.from(snapshot.endpoints, (ep, e) => {
+    const p = outcome.probabilities(e);
+    let sampled = 0;
+    let requests = 0;
+    for (let t = from; t < periods; t++) {
+      sampled += p[t] * ep.requests[t];
+      requests += ep.requests[t];
+    }
+    return requests > 0 ? sampled / requests : (p[periods - 1] ?? 0);
+  });
 }
 
 interface BuiltRules {
@@ -185,7 +208,15 @@ function buildRules(
   // What the plan may spend: the snapshot's own traffic, plus the exposure to a spike and to
   // a new endpoint kept free on top, within the budget less the safety margin.
   const goal = budgetTraces * (1 - config.budget.headroom);
-  const design = designRules({ model, weights, config, unmanaged, capacity, budgetTraces: goal * 0.95 });
+  const design = designRules({
+    model,
+    weights,
+    config,
+    unmanaged,
+    capacity,
+    budgetTraces: goal * 0.95,
+    recentProbability: state.recentProbability,
+  });
   const layout = layoutRules(design, model, weights, config, unmanaged, state, budgetTraces);
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
   keepBudgetOverFloors(layout, model, goal - design.unmanagedCost, maxReservoir, design.warnings);
@@ -278,7 +309,7 @@ function keepBudgetOverFloors(
 }
 
 /** Exposure caps tried, as shares of the budget. */
-const EXPOSURE_CAP_STEPS = [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 1];
+const EXPOSURE_CAP_STEPS = [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 1];
 
 interface Layout {
   /** Managed rules that match traffic (or are critical), in evaluation order, then Default. */
@@ -289,6 +320,8 @@ interface Layout {
   exposures: GroupExposure[];
   /** Per settled rule: the settings worth considering, computed once. */
   curves: SettingCurve[];
+  /** Every rule people made, as it is in the account. */
+  unmanaged: SamplingRule[];
   /** Requests per second each rule takes in each snapshot period (by rule name). */
   load: { index: Map<string, number>; lambda: Float64Array[]; periodSeconds: number };
   unmanagedNames: Set<string>;
@@ -399,6 +432,7 @@ function layoutRules(
     exposures,
     curves,
     load,
+    unmanaged,
     unmanagedNames: new Set(unmanaged.map((r) => r.RuleName)),
   };
 }
@@ -467,7 +501,8 @@ function settleLayout(
   }
 
   const rules = evaluationOrder([
-    ...design.unmanagedOrdered,
+    // Every rule people made stays as it is, those the SDKs ignore (a ResourceARN or attributes) too.
+    ...layout.unmanaged,
     ...live.map((n) => managedRule(n, config)),
     defaultRuleWith(state.previousDefault, pool.setting.reservoir, pool.setting.fixedRate),
   ]);

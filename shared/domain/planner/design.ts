@@ -88,7 +88,12 @@ export interface DesignInput {
   capacity: number;
   /** Traces per month the plan may spend in all (after headroom and pacing). */
   budgetTraces: number;
+  /** Per endpoint, how much of it the current rules sampled just now (see the incident floor). */
+  recentProbability?: Float64Array;
 }
+
+/** At most this share of the free rule slots (and at least one) goes to endpoints failing right now. */
+const INCIDENT_SLOT_SHARE = 0.1;
 
 /** Candidates for a rule of their own, when there are too many endpoints to try them all. */
 const CANDIDATES_PER_SLOT = 4;
@@ -119,7 +124,11 @@ export function designRules(input: DesignInput): Design {
     );
   });
   const targetTraces = Math.max(0, input.budgetTraces - unmanagedCost);
-  if (input.budgetTraces - unmanagedCost <= 0) {
+  if (input.budgetTraces <= 0) {
+    warnings.push(
+      "this month's budget is spent: the plan samples only what critical minimums and people's rules require",
+    );
+  } else if (input.budgetTraces - unmanagedCost <= 0) {
     warnings.push("rules the governor does not manage already spend the whole budget");
   }
 
@@ -194,6 +203,35 @@ export function designRules(input: DesignInput): Design {
           `critical[${index}] endpoint ${model.endpoints[e].method} ${model.endpoints[e].path} is held by unmanaged rule ${rule.RuleName} at rate ${rule.FixedRate}`,
         );
       }
+    }
+  }
+
+  // Endpoints failing right now get a rule of their own that samples them at least as much as
+  // they were sampled just before: the plan never turns sampling down on an endpoint while it
+  // fails (the value model alone could, since many faults are easy to catch at any rate).
+  if (input.recentProbability) {
+    const failing = [...Array(E).keys()]
+      .filter((e) => inPool[e] && model.recent[e].incident)
+      .sort((a, b) => model.recent[b].faultRatio - model.recent[a].faultRatio || a - b);
+    const free = Math.max(0, capacity - groups.length);
+    const slots = Math.min(free, Math.max(1, Math.floor(INCIDENT_SLOT_SHARE * free)));
+    const index = new RequestIndex(model.requests);
+    for (const e of failing.slice(0, slots)) {
+      if (!inPool[e]) continue;
+      const pattern = endpointPattern(model.endpoints[e]);
+      if (steals(pattern)) continue;
+      const members = index.matching(pattern).filter((m) => inPool[m]);
+      const floor = Math.min(1, Math.max(...members.map((m) => input.recentProbability?.[m] ?? 0)));
+      for (const m of members) inPool[m] = 0;
+      groups.push({
+        kind: "endpoint",
+        pattern,
+        target: e,
+        members,
+        minFixedRate: floor,
+        profile: groupProfile(model, weights, members),
+        setting: emptySetting(floor),
+      });
     }
   }
 

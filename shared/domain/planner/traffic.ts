@@ -130,14 +130,16 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
       }
     }
     if (signal.incident) {
+      // Failing now makes the next hours certain to fail; how hard stays the endpoint's usual
+      // intensity (at least one): a heavy incident's first faults are easy to catch at any rate,
+      // but the hours to come may fail more quietly, and those need sampling.
       for (let h = 0; h < incidentHours; h++) {
-        const requests = Math.max(hourlyRequests[base + h], signal.requestRate * hourSeconds);
-        hourlyRequests[base + h] = requests;
+        if (hourlyRequests[base + h] <= 0) continue;
         if (signal.faultRatio > 0) {
-          faults.count[base + h] = Math.max(faults.count[base + h], signal.faultRatio * requests);
+          faults.count[base + h] = Math.max(1, faults.count[base + h] * faults.chance[base + h]);
           faults.chance[base + h] = 1;
         }
-        errors.count[base + h] = Math.max(errors.count[base + h], signal.errorRatio * requests);
+        errors.count[base + h] = Math.max(1, errors.count[base + h] * errors.chance[base + h]);
         errors.chance[base + h] = 1;
       }
     }
