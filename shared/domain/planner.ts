@@ -44,6 +44,7 @@ import {
   settingCurve,
 } from "./planner/value.ts";
 import { endpointKey, endpointLabel, evaluationOrder, expectedTracesPerSecond } from "./sampling.ts";
+import { defaultRule } from "./sampling-rule.ts";
 import {
   monthlyTracesOf,
   monthlyUsdOf,
@@ -599,22 +600,7 @@ function defaultRuleWith(
   reservoir: number,
   fixedRate: number,
 ): SamplingRule {
-  return {
-    RuleName: DEFAULT_RULE_NAME,
-    ResourceARN: "*",
-    Priority: DEFAULT_RULE_PRIORITY,
-    ServiceName: "*",
-    ServiceType: "*",
-    Host: "*",
-    HTTPMethod: "*",
-    URLPath: "*",
-    Version: 1,
-    Attributes: {},
-    Tags: [],
-    ...(previous ?? {}),
-    FixedRate: fixedRate,
-    ReservoirSize: reservoir,
-  };
+  return defaultRule({ ...(previous ?? {}), FixedRate: fixedRate, ReservoirSize: reservoir });
 }
 
 // ---------------------------------------------------------------------------------------------
