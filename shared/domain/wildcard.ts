@@ -44,7 +44,7 @@ export function literalLength(pattern: string): number {
   return n;
 }
 
-/** Escapes nothing: X-Ray has no escape for `*` and `?`; literal values containing them stay wildcards. */
+/** Whether a pattern has a wildcard. X-Ray has no escape: a literal `*` or `?` is a wildcard too. */
 export function isWildcard(pattern: string): boolean {
   return pattern.includes("*") || pattern.includes("?");
 }

@@ -57,9 +57,8 @@ export type GroupKind = "critical" | "endpoint" | "default";
 export interface DesignedGroup {
   kind: GroupKind;
   pattern: RulePattern;
-  /** For an endpoint rule: the endpoint it was made for. For a critical rule: its config entry. */
+  /** For an endpoint rule: the endpoint it was made for. */
   target?: number;
-  criticalIndex?: number;
   minFixedRate: number;
   members: number[];
   profile: GroupProfile;
@@ -158,7 +157,7 @@ export function designRules(input: DesignInput): Design {
   const ordered = [...entries.values()].sort(
     (a, b) => specificity(b.pattern) - specificity(a.pattern) || a.index - b.index,
   );
-  for (const { pattern, minFixedRate, index } of ordered) {
+  for (const { pattern, minFixedRate } of ordered) {
     if (groups.length >= capacity) {
       warnings.push(`no rule slot left for critical ${describe(pattern)}; raise the rule quota`);
       continue;
@@ -186,7 +185,6 @@ export function designRules(input: DesignInput): Design {
       pattern,
       members,
       minFixedRate: required,
-      criticalIndex: index,
       profile: groupProfile(model, weights, members),
       setting: emptySetting(required),
     });

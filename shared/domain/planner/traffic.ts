@@ -11,7 +11,7 @@
  * to go on doing so for a while.
  */
 import type { Endpoint, Snapshot } from "../formats.ts";
-import { endpointKey, type RequestFields, requestOf } from "../sampling.ts";
+import { type RequestFields, requestOf } from "../sampling.ts";
 import { periodsPerHour, SECONDS_PER_MONTH } from "../scoring.ts";
 
 export interface RecentSignal {
@@ -42,7 +42,6 @@ export interface TrafficModel {
   /** Multiplies a count over the window into a count per 30-day month. */
   monthScale: number;
   endpoints: Endpoint[];
-  keys: string[];
   requests: RequestFields[];
   /** Forecast requests per endpoint and hour, flat: [row * hours + hour]. */
   hourlyRequests: Float64Array;
@@ -51,8 +50,7 @@ export interface TrafficModel {
   faults: FailureForecast;
   /** Forecast requests over the window, per row. */
   totals: Float64Array;
-  /** Observed requests, errors (4xx + 5xx) and faults in the snapshot window, per endpoint. */
-  observedTotals: Float64Array;
+  /** Hours of the snapshot with errors (4xx + 5xx) and with faults, per endpoint. */
   observedErrorHours: Float64Array;
   observedFaultHours: Float64Array;
   /**
@@ -99,7 +97,6 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
   const hourlyRequests = new Float64Array(rows * hours);
   const observedErrors = new Float64Array(E * hours);
   const observedFaults = new Float64Array(E * hours);
-  const observedTotals = new Float64Array(E);
   for (let e = 0; e < E; e++) {
     const ep = endpoints[e];
     for (let t = 0; t < periods; t++) {
@@ -107,7 +104,6 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
       hourlyRequests[i] += ep.requests[t];
       observedErrors[i] += ep.errors[t] + ep.faults[t];
       observedFaults[i] += ep.faults[t];
-      observedTotals[e] += ep.requests[t];
     }
   }
   const errors = forecastFailures(hourlyRequests, observedErrors, E, hours);
@@ -158,13 +154,11 @@ export function buildTrafficModel(snapshot: Snapshot, options: ForecastOptions):
     windowSeconds,
     monthScale: SECONDS_PER_MONTH / windowSeconds,
     endpoints,
-    keys: endpoints.map(endpointKey),
     requests: endpoints.map(requestOf),
     hourlyRequests,
     errors,
     faults,
     totals,
-    observedTotals,
     observedErrorHours,
     observedFaultHours,
     newcomer: E,
