@@ -128,14 +128,7 @@ export function planSampling(snapshot: Snapshot, config: Config, options: PlanOp
     projection,
     projectionBefore,
     ruleDetails: built.details,
-    endpoints: endpointProjections(
-      snapshot,
-      model,
-      built.outcome,
-      beforeOutcome,
-      built.rules,
-      snapshot.rules,
-    ),
+    endpoints: endpointProjections(snapshot, model, built.outcome, beforeOutcome),
     quota: {
       ruleQuota: config.ruleQuota,
       unmanagedRules: unmanaged.length,
@@ -850,15 +843,11 @@ function endpointProjections(
   model: TrafficModel,
   after: ReturnType<typeof ruleOutcome>,
   before: ReturnType<typeof ruleOutcome>,
-  rulesAfter: SamplingRule[],
-  rulesBefore: SamplingRule[],
 ): EndpointProjection[] {
   const periods = snapshot.endpoints[0]?.requests.length ?? 0;
   const perHour = periodsPerHour(snapshot.periodSeconds);
   const scale = model.monthScale;
   const days = Math.max(1e-9, (periods * snapshot.periodSeconds) / 86_400);
-  void rulesAfter;
-  void rulesBefore;
   return snapshot.endpoints.map((ep, e) => {
     const pa = after.probabilities(e);
     const pb = before.probabilities(e);

@@ -12,7 +12,7 @@ import { vi } from "vitest";
 import type { Sandbox } from "../../sandbox/index.ts";
 import { SeededRandom } from "../../sandbox/seeded-random.ts";
 import type { Endpoint } from "../../shared/domain/formats.ts";
-import { concretePath } from "../../shared/domain/sampling.ts";
+import { requestOf } from "../../shared/domain/sampling.ts";
 
 /** What the SDK's middleware hands its sampler (SDK field names). */
 export interface SdkSampleRequest {
@@ -119,11 +119,12 @@ export async function startSdkSampler(
 export function sampleRequestOf(
   endpoint: Pick<Endpoint, "service" | "serviceType" | "host" | "method" | "path">,
 ): SdkSampleRequest {
+  const request = requestOf(endpoint);
   return {
-    serviceName: endpoint.service,
-    serviceType: endpoint.serviceType,
-    host: endpoint.host,
-    httpMethod: endpoint.method,
-    urlPath: concretePath(endpoint.path),
+    serviceName: request.service,
+    serviceType: request.serviceType,
+    host: request.host,
+    httpMethod: request.method,
+    urlPath: request.urlPath,
   };
 }

@@ -74,7 +74,6 @@ export interface Design {
   unmanagedCost: number;
   /** Traces per month the managed rules and Default aim at. */
   targetTraces: number;
-  price: number;
   warnings: string[];
 }
 
@@ -204,6 +203,7 @@ export function designRules(input: DesignInput): Design {
     }
   }
 
+  const index = new RequestIndex(model.requests);
   // Endpoints failing right now get a rule of their own that samples them at least as much as
   // they were sampled just before: the plan never turns sampling down on an endpoint while it
   // fails (the value model alone could, since many faults are easy to catch at any rate).
@@ -213,7 +213,6 @@ export function designRules(input: DesignInput): Design {
       .sort((a, b) => model.recent[b].faultRatio - model.recent[a].faultRatio || a - b);
     const free = Math.max(0, capacity - groups.length);
     const slots = Math.min(free, Math.max(1, Math.floor(INCIDENT_SLOT_SHARE * free)));
-    const index = new RequestIndex(model.requests);
     for (const e of failing.slice(0, slots)) {
       if (!inPool[e]) continue;
       const pattern = endpointPattern(model.endpoints[e]);
@@ -238,7 +237,6 @@ export function designRules(input: DesignInput): Design {
   const pool = new ProfileBuilder(model, weights);
   for (let e = 0; e < E; e++) if (inPool[e]) pool.add(e);
   pool.add(model.newcomer);
-  const index = new RequestIndex(model.requests);
   const candidates = new Map<number, Candidate>();
   const candidatesOf = new Map<number, number[]>();
   for (const c of chooseCandidates(model, inPool, capacity - groups.length)) {
@@ -357,7 +355,7 @@ export function designRules(input: DesignInput): Design {
     profile: poolProfile,
     setting: emptySetting(0),
   });
-  return { groups, unmanagedOrdered, heldBy, unmanagedCost, targetTraces, price: mu, warnings };
+  return { groups, unmanagedOrdered, heldBy, unmanagedCost, targetTraces, warnings };
 }
 
 const POOL_REFRESH_STEPS = 3;

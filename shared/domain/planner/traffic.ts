@@ -72,7 +72,7 @@ export interface ForecastOptions {
   spikeHours?: number;
 }
 
-const SPIKE_FACTOR = 3;
+const RECENT_SPIKE_FACTOR = 3;
 const MIN_SPIKE_REQUESTS = 30;
 /** Pseudo-hours of the fleet's failure chance mixed into each endpoint's own. */
 const CHANCE_PRIOR_HOURS = 3;
@@ -325,7 +325,7 @@ function recentSignal(
   const spike =
     referencePeriods > 0 &&
     recentRequests >= MIN_SPIKE_REQUESTS &&
-    requestRate > SPIKE_FACTOR * referenceRate;
+    requestRate > RECENT_SPIKE_FACTOR * referenceRate;
   // Failing now: faults (or errors) well above what the previous hour's ratio predicts.
   const incident =
     (recentFaults >= 2 && faultRatio > 3 * referenceFaultRatio + 0.01) ||
