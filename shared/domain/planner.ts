@@ -26,6 +26,7 @@ import {
   type Design,
   type DesignedGroup,
   designRules,
+  fillLeftover,
   maxUsefulReservoir,
   settleSettings,
 } from "./planner/design.ts";
@@ -247,13 +248,13 @@ function buildRules(
   let best: SettledRules | undefined;
   let last: SettledRules | undefined;
   const hardLimit = monthlyTracesOf(config.budget.monthlyUsd, config);
-  for (let attempt = 0; attempt < 6; attempt++) {
+  for (let attempt = 0; attempt < 10; attempt++) {
     const settled = settleLayout(config, model, layout, design, managedTarget, budgetTraces, state, caps);
     last = settled;
     const spent = settled.spentTraces + settled.exposureTraces;
     if (spent <= goal * 1.0001 && settled.spentTraces <= hardLimit) {
       if (!best || settled.spentTraces > best.spentTraces) best = settled;
-      if (spent >= goal * 0.99) break;
+      if (spent >= goal * 0.997) break;
     }
     const managedSpent = Math.max(1, settled.spentTraces - settled.unmanagedTraces);
     const room = goal - settled.exposureTraces - settled.unmanagedTraces;
@@ -480,6 +481,7 @@ function settleLayout(
 
   // Stability against the previous plan.
   let held = new Set<string>();
+  let costLimits = new Map<string, number>();
   if (state.hasPreviousPlan) {
     const previous = new Map(state.previous);
     if (state.previousDefault) previous.set(DEFAULT_RULE_NAME, state.previousDefault);
@@ -490,9 +492,32 @@ function settleLayout(
       monthScale: model.monthScale,
     });
     held = outcome.heldInDeadband;
+    costLimits = outcome.costLimits;
     const total = settled.reduce((sum, n) => sum + n.group.setting.cost, 0);
     if (total > managedTarget) releaseCuts(settled, held, model.monthScale);
   }
+  // What a reservoir step left unspent goes to the rules that buy most with it (not those held).
+  const settings = settled.map((n) => n.group.setting);
+  const leftover = managedTarget - settings.reduce((sum, s) => sum + s.cost, 0);
+  fillLeftover(
+    settled.map((n) => n.group),
+    settings,
+    leftover,
+    model.monthScale,
+    layout.exposures,
+    caps,
+    (i) => held.has(settled[i].name),
+    (i) => costLimits.get(settled[i].name) ?? Number.POSITIVE_INFINITY,
+  );
+  settled.forEach((n, i) => {
+    if (settings[i] !== n.group.setting)
+      setSettings(
+        n.group,
+        settings[i].reservoir,
+        roundRate(settings[i].fixedRate, n.group.minFixedRate),
+        model.monthScale,
+      );
+  });
 
   const rules = evaluationOrder([
     // Every rule people made stays as it is, those the SDKs ignore (a ResourceARN or attributes) too.

@@ -10,6 +10,7 @@ import type { Config, Endpoint, Snapshot } from "../../shared/domain/formats.ts"
 import type { Plan } from "../../shared/domain/plan.ts";
 import { planSampling } from "../../shared/domain/planner.ts";
 import { reconcileRules } from "../../shared/domain/reconcile.ts";
+import { expectedTracesPerSecond } from "../../shared/domain/sampling.ts";
 import { scoreRules } from "../../shared/domain/scoring.ts";
 import {
   config,
@@ -123,7 +124,7 @@ describe("the planner reacts to the recent past", () => {
     );
   });
 
-  it("samples an endpoint whose traffic spiked tenfold in the last periods less", () => {
+  it("bounds what an endpoint whose traffic spiked tenfold in the last periods can cost", () => {
     // Prepare
     const settings = shopConfig(0.05);
     const calm = planSampling(shop, settings);
@@ -134,10 +135,14 @@ describe("the planner reacts to the recent past", () => {
     // Act
     const plan = planSampling(spiking, settings);
 
-    // Assess
-    expect(endpointIn(plan, "POST", "/cart").probability).toBeLessThan(
-      endpointIn(calm, "POST", "/cart").probability,
-    );
+    // Assess: should the spike grow tenfold again, the new rule records fewer traces a second
+    // than the calm plan's rule would, and the plan holds the budget on the spiking traffic.
+    const spikeRate = (10 * 10 * 60) / spiking.periodSeconds;
+    const tracesPerSecond = (p: Plan) => {
+      const { rule } = ruleFor(p, "POST", "/cart");
+      return expectedTracesPerSecond(spikeRate, rule.ReservoirSize, rule.FixedRate);
+    };
+    expect(tracesPerSecond(plan)).toBeLessThan(tracesPerSecond(calm));
     expect(scoreRules(spiking, plan.rules, settings).monthlyUsd).toBeLessThanOrEqual(
       settings.budget.monthlyUsd,
     );

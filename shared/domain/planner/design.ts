@@ -46,6 +46,7 @@ import {
   hourlyProbabilities,
   type MetricWeights,
   ProfileBuilder,
+  probabilitiesFromShares,
   reservoirShares,
   type Setting,
   type SettingCurve,
@@ -275,6 +276,9 @@ export function designRules(input: DesignInput): Design {
     let poolRequests = 0;
     for (let h = 0; h < poolProfile.hours; h++) poolRequests += poolProfile.requests[h];
     const gains: { candidate: number; gain: number }[] = [];
+    // With a slot for every candidate, each takes its own rule even at no net gain: the gain
+    // leaves out the room a busy endpoint makes Default keep for its spikes, which then shrinks.
+    const roomForAll = candidates.size <= slots;
     for (const [c, candidate] of candidates) {
       const curve = candidateCurve(candidate);
       const profile = candidate.profile as GroupProfile;
@@ -296,7 +300,7 @@ export function designRules(input: DesignInput): Design {
         const stay = groupValue(profile, poolP) - mu * groupCost(profile, poolP, model.monthScale);
         gain = own.value - mu * own.cost - stay;
       }
-      if (gain > 1e-12) gains.push({ candidate: c, gain });
+      if (gain > 1e-12 || roomForAll) gains.push({ candidate: c, gain });
     }
     if (gains.length === 0) break;
     gains.sort((a, b) => b.gain - a.gain || a.candidate - b.candidate);
@@ -476,6 +480,95 @@ export function settleSettings(
   });
   return { price, value, exposure };
 }
+
+/**
+ * Reservoirs are a ladder, so the settings at one price can fall short of the target by a
+ * reservoir step. The traces left over go, a share at a time, to the rule whose fixed rate buys
+ * the most value per trace, as far as its exposure caps allow: the plan spends what it may.
+ */
+export function fillLeftover(
+  groups: DesignedGroup[],
+  settings: Setting[],
+  leftover: number,
+  monthScale: number,
+  exposures: GroupExposure[],
+  caps: ExposureCaps,
+  fixed: (i: number) => boolean = () => false,
+  maxCost: (i: number) => number = () => Number.POSITIVE_INFINITY,
+): void {
+  const total = settings.reduce((sum, s) => sum + s.cost, 0);
+  if (!(leftover > FILL_MIN_SHARE * Math.max(1, total))) return;
+  const shares = new Map<number, Float64Array>();
+  const shareOf = (i: number) => {
+    let share = shares.get(i);
+    if (!share) {
+      share = reservoirShares(groups[i].profile, settings[i].reservoir);
+      shares.set(i, share);
+    }
+    return share;
+  };
+  const evaluate = (i: number, fixedRate: number): Setting => {
+    const p = probabilitiesFromShares(shareOf(i), fixedRate);
+    const { reservoir, exposure } = settings[i];
+    const profile = groups[i].profile;
+    return {
+      reservoir,
+      fixedRate,
+      value: groupValue(profile, p),
+      cost: groupCost(profile, p, monthScale),
+      exposure,
+    };
+  };
+  const maxRate = groups.map((group, i) => {
+    if (fixed(i)) return settings[i].fixedRate;
+    const max = maxFixedRateWithin(exposures[i], settings[i].reservoir, caps, group.minFixedRate);
+    return max < 0 ? settings[i].fixedRate : max;
+  });
+  for (let round = 0; round < FILL_ROUNDS && leftover > FILL_MIN_SHARE * total; round++) {
+    // The rule with the most value per extra trace at its current rate.
+    let best = -1;
+    let bestRatio = 0;
+    groups.forEach((_, i) => {
+      const s = settings[i];
+      if (s.fixedRate >= maxRate[i] - 1e-12 || s.cost <= 0) return;
+      const step = Math.min(maxRate[i], Math.max(s.fixedRate * 1.01, s.fixedRate + 1e-6));
+      const next = evaluate(i, step);
+      const dCost = next.cost - s.cost;
+      if (dCost <= 0) return;
+      const ratio = (next.value - s.value) / dCost;
+      if (ratio > bestRatio) {
+        bestRatio = ratio;
+        best = i;
+      }
+    });
+    if (best < 0) return;
+    const current = settings[best];
+    const budget = Math.min(
+      round === FILL_ROUNDS - 1 ? leftover : leftover / 2,
+      Math.max(0, maxCost(best) - current.cost),
+    );
+    const top = evaluate(best, maxRate[best]);
+    let chosen = top;
+    if (top.cost - current.cost > budget) {
+      let lo = current.fixedRate;
+      let hi = maxRate[best];
+      for (let k = 0; k < 40; k++) {
+        const mid = (lo + hi) / 2;
+        if (evaluate(best, mid).cost - current.cost <= budget) lo = mid;
+        else hi = mid;
+      }
+      chosen = evaluate(best, lo);
+    }
+    leftover -= chosen.cost - current.cost;
+    settings[best] = chosen;
+    if (chosen.fixedRate >= maxRate[best] - 1e-12 || chosen.cost >= maxCost(best) * (1 - 1e-9))
+      maxRate[best] = chosen.fixedRate;
+  }
+}
+
+/** Leftovers under this share of the spend are not worth a fill. */
+const FILL_MIN_SHARE = 1e-3;
+const FILL_ROUNDS = 6;
 
 /** Ratio between neighbouring fixed rates of the settings grid. */
 const GRID_RATIO = 10 ** (6 / 96);

@@ -20,6 +20,8 @@ export interface StabilityOutcome {
   heldInDeadband: Set<string>;
   /** Rule names whose increase was capped. */
   capped: Set<string>;
+  /** Per rule with a previous version: the most it may cost this run (traces per month). */
+  costLimits: Map<string, number>;
 }
 
 /**
@@ -34,29 +36,40 @@ export function applyStability(
 ): StabilityOutcome {
   const heldInDeadband = new Set<string>();
   const capped = new Set<string>();
+  const costLimits = new Map<string, number>();
+  const totalValue = groups.reduce((sum, { group }) => sum + group.setting.value, 0);
   for (const { group, name } of groups) {
     const before = previous.get(name);
     if (!before) continue;
     const desired = group.setting;
+    const pBefore = hourlyProbabilities(group.profile, before.ReservoirSize, before.FixedRate);
+    const costBefore = groupCost(group.profile, pBefore, options.monthScale);
     const rateChange =
       Math.abs(desired.fixedRate - before.FixedRate) / Math.max(desired.fixedRate, before.FixedRate, 1e-12);
-    if (desired.reservoir === before.ReservoirSize && rateChange <= options.deadband) {
+    // A change worth next to nothing either way (a rule whose value is flat in its rate, like a
+    // chatty health check's) is churn too, however large the rate step.
+    const worthless =
+      Math.abs(desired.value - groupValue(group.profile, pBefore)) <= NEGLIGIBLE_VALUE_SHARE * totalValue &&
+      Math.abs(desired.cost - costBefore) <= options.smallIncreaseTraces;
+    if (desired.reservoir === before.ReservoirSize && (rateChange <= options.deadband || worthless)) {
       if (before.FixedRate >= group.minFixedRate) {
         setSettings(group, before.ReservoirSize, before.FixedRate, options.monthScale);
         heldInDeadband.add(name);
       }
       continue;
     }
-    const pBefore = hourlyProbabilities(group.profile, before.ReservoirSize, before.FixedRate);
-    const costBefore = groupCost(group.profile, pBefore, options.monthScale);
     const limit = Math.max(costBefore * options.maxIncreaseFactor, costBefore + options.smallIncreaseTraces);
+    if (group.kind !== "critical") costLimits.set(name, limit);
     if (desired.cost > limit && group.kind !== "critical") {
       capCost(group, limit, options.monthScale);
       capped.add(name);
     }
   }
-  return { heldInDeadband, capped };
+  return { heldInDeadband, capped, costLimits };
 }
+
+/** A change of a rule's value under this share of the plan's is not worth a rule update. */
+const NEGLIGIBLE_VALUE_SHARE = 1e-3;
 
 /** Brings a group's cost down to `limit` by lowering its fixed rate, then its reservoir. */
 function capCost(group: DesignedGroup, limit: number, monthScale: number): void {
