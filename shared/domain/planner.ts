@@ -276,23 +276,31 @@ function keepBudgetOverFloors(
   warnings: string[],
 ): void {
   let floors = 0;
-  for (const n of layout.settled) {
-    if (n.group.minFixedRate <= 0) continue;
+  let spike = 0;
+  let newcomer = 0;
+  layout.settled.forEach((n, i) => {
+    if (n.group.minFixedRate <= 0) return;
     floors += groupCost(
       n.group.profile,
       hourlyProbabilities(n.group.profile, 0, n.group.minFixedRate),
       model.monthScale,
     );
-  }
+    const pinned = { ...layout.exposures[i], floorRate: 0 };
+    const x = exposureOf(pinned, 0, n.group.minFixedRate);
+    spike = Math.max(spike, x.spike);
+    newcomer = Math.max(newcomer, x.newcomer);
+  });
   if (floors <= room) return;
-  const factor = Math.max(0, (0.98 * room) / floors);
+  // Scaled down, the minimums are the planner's choice, not a person's: the room a spike or a
+  // newcomer under them would need comes out of the budget too (it scales with the rates).
+  const factor = Math.max(0, (0.98 * room) / (floors + spike + newcomer));
   warnings.push(
     `the budget cannot pay the critical minimum rates (they would cost ${(floors / Math.max(room, 1)).toFixed(1)}× what it allows): they are scaled down to ${(factor * 100).toFixed(1)}% of their minimum`,
   );
   layout.settled.forEach((n, i) => {
     if (n.group.minFixedRate <= 0) return;
     n.group.minFixedRate *= factor;
-    layout.exposures[i].floorRate = n.group.minFixedRate;
+    layout.exposures[i].floorRate = 0;
     layout.curves[i] = settingCurve(n.group.profile, model.monthScale, {
       minFixedRate: n.group.minFixedRate,
       maxReservoir,

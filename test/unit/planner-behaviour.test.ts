@@ -199,6 +199,23 @@ describe("the planner gives each kind of endpoint what it needs", () => {
     expect(plan.projection.criticalMet).toBe(false);
     expect(plan.warnings.join("\n")).toMatch(/critical/);
   });
+
+  it("holds such a budget on the next day too, when the critical endpoint spikes tenfold for two hours", () => {
+    // Prepare: the minimums scaled down are the planner's choice, so it keeps room for a spike.
+    const settings = shopConfig(0.02, { critical: [{ path: "/orders/*", minFixedRate: 1 }] });
+    const nextDay = structuredClone(shop);
+    const orders = nextDay.endpoints.find((e) => e.method === "GET" && e.path === "/orders/{id}") as Endpoint;
+    for (let t = 100; t < 124; t++) orders.requests[t] *= 10;
+
+    // Act
+    const plan = planSampling(shop, settings);
+
+    // Assess
+    expect(plan.warnings.join("\n")).toMatch(/cannot pay the critical minimum/);
+    expect(scoreRules(nextDay, plan.rules, settings).monthlyUsd).toBeLessThanOrEqual(
+      settings.budget.monthlyUsd,
+    );
+  });
 });
 
 describe("the planner is stable between runs", () => {
