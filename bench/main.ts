@@ -8,6 +8,7 @@
  *   npm run bench -- --closed-loop               also re-plan every 15 minutes through the next day
  *   npm run bench -- --timing                    also time the planner on 1k / 10k / 100k endpoints
  *   npm run bench -- --timing-only --sizes 1000:5,10000:5
+ *   npm run bench -- --sweep 48                  48 random generated scenarios instead of the named ones
  *   npm run bench -- --strict                    exit 1 when a target is missed
  *
  * Markdown goes to stdout; the full results to `.bench/results-<time>.json` and `.bench/latest.json`.
@@ -20,6 +21,7 @@ import { evaluateClosedLoop } from "./closed-loop.ts";
 import { evaluateVariant, type Variant } from "./evaluate.ts";
 import { closedLoopTable, type ScenarioResult, summaryTable, timingTable, variantTable } from "./report.ts";
 import { benchScenarios } from "./scenarios.ts";
+import { runSweep, sweepMisses, sweepTable } from "./sweep.ts";
 import { DEFAULT_TIMING_SIZES, type TimingSample, type TimingSize, timePlanner } from "./timing.ts";
 
 const repoRoot = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -48,6 +50,12 @@ const program = new Command()
   .option("--timing", "also time the planner on large generated snapshots")
   .option("--timing-only", "only time the planner")
   .option("--sizes <list>", "timing sizes as ENDPOINTS[:RUNS],…", parseSizes)
+  .option("--sweep <count>", "score N random generated scenarios instead of the named ones", (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${v}" is not a positive integer`);
+    return n;
+  })
+  .option("--sweep-seed <seed>", "first seed of the sweep", (v) => Number(v), 500)
   .option("--strict", "exit with 1 when any target is missed")
   .option("--out <dir>", "where to write the JSON results", join(repoRoot, ".bench"));
 program.parse();
@@ -60,6 +68,8 @@ const options = program.opts<{
   timingOnly?: boolean;
   sizes?: TimingSize[];
   strict?: boolean;
+  sweep?: number;
+  sweepSeed: number;
   out: string;
 }>();
 
@@ -87,7 +97,8 @@ if (unknown.length > 0) {
   console.error(`unknown scenario(s): ${unknown.join(", ")}; known: ${all.map((s) => s.name).join(", ")}`);
   process.exit(2);
 }
-const selected = options.timingOnly ? [] : all.filter((s) => !wanted || wanted.includes(s.name));
+const selected =
+  options.timingOnly || options.sweep ? [] : all.filter((s) => !wanted || wanted.includes(s.name));
 
 const results: ScenarioResult[] = [];
 const startedAt = new Date();
@@ -125,6 +136,15 @@ if (options.closedLoop && results.length > 0) {
   console.log(`## Closed loop\n\n${closedLoopTable(results)}\n`);
 }
 
+let sweep: ReturnType<typeof runSweep> = [];
+if (options.sweep) {
+  console.error(`scoring ${options.sweep} random scenarios from seed ${options.sweepSeed}…`);
+  sweep = runSweep(options.sweep, options.sweepSeed, variants);
+  console.log(
+    `## Sweep: ${options.sweep} random generated scenarios (seeds ${options.sweepSeed}–${options.sweepSeed + options.sweep - 1})\n\n${sweepTable(sweep)}\n\n${sweepMisses(sweep)}\n`,
+  );
+}
+
 const timing: TimingSample[] = [];
 if (options.timing || options.timingOnly) {
   for (const size of options.sizes ?? DEFAULT_TIMING_SIZES) {
@@ -135,6 +155,9 @@ if (options.timing || options.timingOnly) {
 }
 
 const failed = [
+  ...sweep.flatMap((c) =>
+    c.variants.filter((v) => !v.pass).map((v) => `sweep seed ${c.seed} (${v.variant})`),
+  ),
   ...results.flatMap((r) => r.variants.filter((v) => !v.pass).map((v) => `${r.name} (${v.variant})`)),
   ...results.filter((r) => r.closedLoop && !r.closedLoop.pass).map((r) => `${r.name} (closed loop)`),
 ];
@@ -149,6 +172,7 @@ const document = {
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
   results,
+  sweep,
   timing,
 };
 const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
