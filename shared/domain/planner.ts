@@ -203,6 +203,81 @@ function buildRules(
   // What the plan may spend: the snapshot's own traffic, plus the exposure to a spike and to
   // a new endpoint kept free on top, within the budget less the safety margin.
   const goal = budgetTraces * (1 - config.budget.headroom);
+  // Two ways to spend the rule slots: by each endpoint's own net gain (rare and failing endpoints
+  // first), or the busiest endpoints first (which lets Default sample everyone else more). The
+  // layout worth more at its best exposure cap wins; one that keeps more of the rules in force
+  // wins unless the other is worth clearly more, so runs do not swap rule sets back and forth.
+  // With a slot for every endpoint both ways give the same rules.
+  const orders = capacity >= model.endpoints.length ? [0] : BUSIEST_SHARES;
+  const kept = (l: LaidOut) => l.layout.live.filter((n) => state.previous.has(n.name)).length;
+  let chosen: LaidOut | undefined;
+  for (const busiestShare of orders) {
+    const candidate = layoutWithCaps(
+      config,
+      model,
+      weights,
+      unmanaged,
+      capacity,
+      budgetTraces,
+      state,
+      goal,
+      busiestShare,
+    );
+    if (!chosen) chosen = candidate;
+    else if (kept(candidate) === kept(chosen)) {
+      if (candidate.value > chosen.value) chosen = candidate;
+    } else {
+      const [more, fewer] = kept(candidate) > kept(chosen) ? [candidate, chosen] : [chosen, candidate];
+      chosen = fewer.value > more.value * (1 + LAYOUT_SWITCH_GAIN) ? fewer : more;
+    }
+  }
+  const { design, layout, caps } = chosen as LaidOut;
+
+  let managedTarget = Math.max(0, goal - design.unmanagedCost - caps.spike - caps.newcomer);
+  let best: SettledRules | undefined;
+  let last: SettledRules | undefined;
+  const hardLimit = monthlyTracesOf(config.budget.monthlyUsd, config);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const settled = settleLayout(config, model, layout, design, managedTarget, budgetTraces, state, caps);
+    last = settled;
+    const spent = settled.spentTraces + settled.exposureTraces;
+    if (spent <= goal * 1.0001 && settled.spentTraces <= hardLimit) {
+      if (!best || settled.spentTraces > best.spentTraces) best = settled;
+      if (spent >= goal * 0.997) break;
+    }
+    const managedSpent = Math.max(1, settled.spentTraces - settled.unmanagedTraces);
+    const room = goal - settled.exposureTraces - settled.unmanagedTraces;
+    const ratio = Math.max(0.3, Math.min(1.5, room / managedSpent));
+    managedTarget *= attempt < 2 ? ratio : ratio ** 0.9;
+  }
+  return finishRules(snapshot, config, model, layout, design, best ?? (last as SettledRules), state);
+}
+
+/** Rule slots given to the busiest endpoints first: none (by net gain), then all. */
+const BUSIEST_SHARES = [0, 1];
+/** How much more a layout must be worth to replace one that keeps more of the rules in force. */
+const LAYOUT_SWITCH_GAIN = 0.01;
+
+interface LaidOut {
+  design: Design;
+  layout: Layout;
+  caps: ExposureCaps;
+  /** What the settled plan is worth at the caps (the planner's objective). */
+  value: number;
+}
+
+/** Designs the rules, lays them out, and picks the exposure cap whose settled plan is worth most. */
+function layoutWithCaps(
+  config: Config,
+  model: TrafficModel,
+  weights: MetricWeights,
+  unmanaged: SamplingRule[],
+  capacity: number,
+  budgetTraces: number,
+  state: PreviousState,
+  goal: number,
+  busiestShare: number,
+): LaidOut {
   const design = designRules({
     model,
     weights,
@@ -211,6 +286,7 @@ function buildRules(
     capacity,
     budgetTraces: goal * 0.95,
     recentProbability: state.recentProbability,
+    busiestShare,
   });
   const layout = layoutRules(design, model, weights, config, unmanaged, state, budgetTraces);
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
@@ -242,26 +318,7 @@ function buildRules(
       caps = candidate;
     }
   }
-  caps ??= { spike: 0, newcomer: 0 };
-
-  let managedTarget = Math.max(0, goal - design.unmanagedCost - caps.spike - caps.newcomer);
-  let best: SettledRules | undefined;
-  let last: SettledRules | undefined;
-  const hardLimit = monthlyTracesOf(config.budget.monthlyUsd, config);
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const settled = settleLayout(config, model, layout, design, managedTarget, budgetTraces, state, caps);
-    last = settled;
-    const spent = settled.spentTraces + settled.exposureTraces;
-    if (spent <= goal * 1.0001 && settled.spentTraces <= hardLimit) {
-      if (!best || settled.spentTraces > best.spentTraces) best = settled;
-      if (spent >= goal * 0.997) break;
-    }
-    const managedSpent = Math.max(1, settled.spentTraces - settled.unmanagedTraces);
-    const room = goal - settled.exposureTraces - settled.unmanagedTraces;
-    const ratio = Math.max(0.3, Math.min(1.5, room / managedSpent));
-    managedTarget *= attempt < 2 ? ratio : ratio ** 0.9;
-  }
-  return finishRules(snapshot, config, model, layout, design, best ?? (last as SettledRules), state);
+  return { design, layout, caps: caps ?? { spike: 0, newcomer: 0 }, value: bestValue };
 }
 
 /**

@@ -150,6 +150,30 @@ describe("the planner reacts to the recent past", () => {
 });
 
 describe("the planner gives each kind of endpoint what it needs", () => {
+  it("gives scarce rule slots to the busiest endpoints when that lets Default sample every rare one", () => {
+    // Prepare: four chatty endpoints and forty rare ones that fail now and then; six rule slots.
+    const random = new SeededRandom(11);
+    const traffic = (method: string, path: string, perPeriod: number, errorRate: number) => {
+      const requests = Array.from({ length: PERIODS }, () => random.poisson(perPeriod));
+      const errors = requests.map((r) => random.binomial(r, errorRate));
+      return endpoint({ method, path, requests, errors, faults: requests.map(() => 0) });
+    };
+    const chatty = Array.from({ length: 4 }, (_, i) => traffic("GET", `/feed${i}`, 1500 + 200 * i, 0.001));
+    const rare = Array.from({ length: 40 }, (_, i) => traffic("POST", `/admin${i}`, 0.3 + 0.05 * i, 0.05));
+    const account = snapshot({ endpoints: [...chatty, ...rare] });
+    const everything = scoreRules(account, [defaultRule({ ReservoirSize: 0, FixedRate: 1 })], config());
+    const settings = config({ budget: { monthlyUsd: everything.monthlyUsd * 0.01 }, ruleQuota: 7 });
+
+    // Act
+    const plan = planSampling(account, settings);
+
+    // Assess: each chatty endpoint has a rule of its own, so Default can take every rare one.
+    for (let i = 0; i < 4; i++) expect(ruleFor(plan, "GET", `/feed${i}`).reason).not.toBe("catch-all");
+    for (const ep of plan.endpoints.filter((e) => e.path.startsWith("/admin")))
+      expect(ep.probability, ep.label).toBeGreaterThanOrEqual(0.9);
+    expect(plan.projection.coverage).toBeGreaterThanOrEqual(0.99);
+  });
+
   it("samples critical endpoints at least at their minimum rate", () => {
     // Prepare
     const settings = shopConfig(0.05, {

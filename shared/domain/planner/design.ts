@@ -89,6 +89,8 @@ export interface DesignInput {
   budgetTraces: number;
   /** Per endpoint, how much of it the current rules sampled just now (see the incident floor). */
   recentProbability?: Float64Array;
+  /** Share of the free rule slots given to the busiest endpoints before any other (default 0). */
+  busiestShare?: number;
 }
 
 /** At most this share of the free rule slots (and at least one) goes to endpoints failing right now. */
@@ -268,6 +270,7 @@ export function designRules(input: DesignInput): Design {
 
   let mu = price();
   let slots = capacity - groups.length;
+  let busiestSlots = Math.floor((input.busiestShare ?? 0) * slots);
   let step = 0;
   while (slots > 0 && candidates.size > 0) {
     const poolSetting = bestSetting(poolCurve, mu);
@@ -300,6 +303,10 @@ export function designRules(input: DesignInput): Design {
         const stay = groupValue(profile, poolP) - mu * groupCost(profile, poolP, model.monthScale);
         gain = own.value - mu * own.cost - stay;
       }
+      if (busiestSlots > 0 && !roomForAll) {
+        gains.push({ candidate: c, gain: requests });
+        continue;
+      }
       if (gain > 1e-12 || roomForAll) gains.push({ candidate: c, gain });
     }
     if (gains.length === 0) break;
@@ -325,6 +332,7 @@ export function designRules(input: DesignInput): Design {
       candidates.delete(c);
       made++;
       slots--;
+      busiestSlots--;
       for (const e of candidate.members) {
         touched.add(e);
         inPool[e] = 0;
