@@ -9,6 +9,7 @@
  *   npm run bench -- --timing                    also time the planner on 1k / 10k / 100k endpoints
  *   npm run bench -- --timing-only --sizes 1000:5,10000:5
  *   npm run bench -- --sweep 48                  48 random generated scenarios instead of the named ones
+ *   npm run bench -- --without-critical          drop the configs' critical entries (what the minimums cost)
  *   npm run bench -- --strict                    exit 1 when a target is missed
  *
  * Markdown goes to stdout; the full results to `.bench/results-<time>.json` and `.bench/latest.json`.
@@ -56,6 +57,10 @@ const program = new Command()
     return n;
   })
   .option("--sweep-seed <seed>", "first seed of the sweep", (v) => Number(v), 500)
+  .option(
+    "--without-critical",
+    "drop every scenario config's critical entries (to see what the minimums cost)",
+  )
   .option("--strict", "exit with 1 when any target is missed")
   .option("--out <dir>", "where to write the JSON results", join(repoRoot, ".bench"));
 program.parse();
@@ -70,6 +75,7 @@ const options = program.opts<{
   strict?: boolean;
   sweep?: number;
   sweepSeed: number;
+  withoutCritical?: boolean;
   out: string;
 }>();
 
@@ -105,7 +111,10 @@ const startedAt = new Date();
 if (selected.length > 0)
   console.log("## Governor vs baselines (plan from the snapshot, scored on the next day)\n");
 for (const bench of selected) {
-  const scenario = bench.load();
+  const loaded = bench.load();
+  const scenario = options.withoutCritical
+    ? { ...loaded, config: { ...loaded.config, critical: [] }, expectation: undefined }
+    : loaded;
   const result: ScenarioResult = {
     name: bench.name,
     description: bench.description,
