@@ -213,13 +213,7 @@ function buildRules(
   let chosen: LaidOut | undefined;
   for (const busiestShare of orders) {
     const candidate = layoutWithCaps(
-      config,
-      model,
-      weights,
-      unmanaged,
-      capacity,
-      budgetTraces,
-      state,
+      { config, model, weights, unmanaged, capacity, budgetTraces, state },
       goal,
       busiestShare,
     );
@@ -266,18 +260,20 @@ interface LaidOut {
   value: number;
 }
 
+/** What every layout of one plan is made from. */
+interface LayoutInput {
+  config: Config;
+  model: TrafficModel;
+  weights: MetricWeights;
+  unmanaged: SamplingRule[];
+  capacity: number;
+  budgetTraces: number;
+  state: PreviousState;
+}
+
 /** Designs the rules, lays them out, and picks the exposure cap whose settled plan is worth most. */
-function layoutWithCaps(
-  config: Config,
-  model: TrafficModel,
-  weights: MetricWeights,
-  unmanaged: SamplingRule[],
-  capacity: number,
-  budgetTraces: number,
-  state: PreviousState,
-  goal: number,
-  busiestShare: number,
-): LaidOut {
+function layoutWithCaps(input: LayoutInput, goal: number, busiestShare: number): LaidOut {
+  const { config, model, weights, unmanaged, capacity, budgetTraces, state } = input;
   const design = designRules({
     model,
     weights,
