@@ -287,14 +287,16 @@ export const ConfigSchema = z.strictObject({
   /**
    * How much each metric's mean counts in the plan's objective (scoring.md's coverage, error
    * capture and fault capture). Faults are errors too, so the error weight also pays for them.
+   * Coverage and errors weigh the same by default: the plan is judged on each of the three, and
+   * an objective leaning on errors bought them with coverage (`npm run bench -- --sweep`).
    */
   objective: z
     .strictObject({
-      coverage: z.number().min(0).default(2),
+      coverage: z.number().min(0).default(4),
       errors: z.number().min(0).default(4),
-      faults: z.number().min(0).default(0.5),
+      faults: z.number().min(0).default(1),
     })
-    .default({ coverage: 2, errors: 4, faults: 0.5 }),
+    .default({ coverage: 4, errors: 4, faults: 1 }),
   /** Where per-endpoint traffic comes from in CloudWatch (see metric-sources.ts). */
   metricSources: MetricSourcesSchema,
   /** How a collection run reads CloudWatch and X-Ray. */
