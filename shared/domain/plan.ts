@@ -82,6 +82,11 @@ export interface BudgetAnalysis {
   headroomUsd: number;
   /** Spend of unmanaged rules, taken off the budget first. */
   unmanagedUsd: number;
+  /**
+   * Kept free for what the snapshot cannot show: one endpoint spiking tenfold for two hours and
+   * a new endpoint falling to a catch-all rule, priced under the planned settings.
+   */
+  exposureUsd: number;
   pacing?: {
     monthToDateTraces: number;
     monthToDateUsd: number;

@@ -79,6 +79,7 @@ export function planSampling(snapshot: Snapshot, config: Config, options: PlanOp
     recentProbability: recentProbabilities(snapshot, beforeOutcome, config.stability.recentSeconds),
   });
   budget.unmanagedUsd = monthlyUsdOf(built.unmanagedCost, config);
+  budget.exposureUsd = monthlyUsdOf(built.exposureTraces, config);
 
   const projection = projectionOf(built.score);
   const projectionBefore = projectionOf(scoreOutcome(snapshot, beforeOutcome, config));
@@ -180,6 +181,8 @@ interface BuiltRules {
   outcome: ReturnType<typeof ruleOutcome>;
   /** Forecast traces per month of the unmanaged rules. */
   unmanagedCost: number;
+  /** Traces per month kept free for a spike and a new endpoint under the chosen settings. */
+  exposureTraces: number;
   warnings: string[];
 }
 
@@ -642,6 +645,7 @@ function finishRules(
     score,
     outcome,
     unmanagedCost: design.unmanagedCost,
+    exposureTraces: chosen.exposureTraces,
     warnings: chosen.warnings,
   };
 }
@@ -906,7 +910,7 @@ function budgetAnalysis(snapshot: Snapshot, config: Config): BudgetAnalysis {
   }
   const base = Math.min(monthlyUsd, affordable);
   const headroomUsd = base * config.budget.headroom;
-  return { monthlyUsd, targetUsd: base - headroomUsd, headroomUsd, unmanagedUsd: 0, pacing };
+  return { monthlyUsd, targetUsd: base - headroomUsd, headroomUsd, unmanagedUsd: 0, exposureUsd: 0, pacing };
 }
 
 function canonicalRules(rules: SamplingRule[]): string {

@@ -72,8 +72,12 @@ function factsOf(plan: Plan): string[] {
   const deductions = [`headroom ${usd(budget.headroomUsd)}`];
   if (budget.unmanagedUsd > 0)
     deductions.push(`rules not managed by the governor ${usd(budget.unmanagedUsd)}`);
+  const room =
+    budget.exposureUsd > 0
+      ? `, of which ${usd(budget.exposureUsd)} is kept free for a tenfold spike on one endpoint and a new endpoint`
+      : "";
   facts.push(
-    `Budget ${usd(budget.monthlyUsd)}/month; the plan aims at ${usd(budget.targetUsd)} (${deductions.join(", ")}).`,
+    `Budget ${usd(budget.monthlyUsd)}/month; the plan aims at ${usd(budget.targetUsd)} (${deductions.join(", ")})${room}.`,
   );
   if (budget.pacing) {
     const p = budget.pacing;

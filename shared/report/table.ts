@@ -80,14 +80,16 @@ export function renderTable(plan: Plan, options: TableRenderOptions = {}): strin
   const width = options.width ?? 160;
   const report = planReport(plan, options);
   const parts = [
-    [colors.bold(report.title), ...report.facts].join("\n"),
+    [colors.bold(report.title), ...report.facts.map((f) => wrapAnsi(f, width, { hard: true }))].join("\n"),
     drawSection(report.summary, colors, width),
     drawSection(report.rules, colors, width),
     drawSection(report.endpoints, colors, width),
     drawSection(report.quota, colors, width),
     [
       colors.bold("Warnings"),
-      ...(report.warnings.length === 0 ? ["None."] : report.warnings.map((w) => colors.yellow(`! ${w}`))),
+      ...(report.warnings.length === 0
+        ? ["None."]
+        : report.warnings.map((w) => colors.yellow(wrapAnsi(`! ${w}`, width, { hard: true })))),
     ].join("\n"),
   ];
   return `${parts.join("\n\n")}\n`;

@@ -150,6 +150,17 @@ describe("the planner reacts to the recent past", () => {
 });
 
 describe("the planner gives each kind of endpoint what it needs", () => {
+  it("keeps room in the budget for a spike and a new endpoint, and says how much", () => {
+    const settings = shopConfig(0.05);
+
+    const plan = planSampling(shop, settings);
+
+    expect(plan.budget.exposureUsd).toBeGreaterThan(0);
+    expect(plan.projection.monthlyUsd + plan.budget.exposureUsd).toBeLessThanOrEqual(
+      plan.budget.targetUsd * 1.001,
+    );
+  });
+
   it("gives scarce rule slots to the busiest endpoints when that lets Default sample every rare one", () => {
     // Prepare: four chatty endpoints and forty rare ones that fail now and then; six rule slots.
     const random = new SeededRandom(11);

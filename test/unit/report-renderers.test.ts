@@ -54,6 +54,14 @@ describe.each([
     expect(text).toMatch(/Critical rates\s*\|?\s*\**not met\**\s*\|?\s*met/);
   });
 
+  it("says how the budget is split: headroom, people's rules, and the room kept for a spike", () => {
+    const text = render(samplePlan());
+
+    expect(text).toMatch(/headroom \$[\d.]+/);
+    expect(text).toMatch(/rules not managed by the governor \$0\.25/);
+    expect(text).toMatch(/\$0\.50 is kept free for a tenfold spike on one endpoint and a new endpoint/);
+  });
+
   it("lists every rule with its settings and reason, and the rule it deletes", () => {
     const plan = samplePlan();
     const text = render(plan);
