@@ -10,9 +10,8 @@ import { generateScenario } from "../sandbox/scenario-generator.ts";
 import { splitRules } from "../shared/domain/ownership.ts";
 import { ruleOutcome, scoreOutcome } from "../shared/domain/scoring.ts";
 import { evaluateVariant, type Variant, type VariantResult } from "./evaluate.ts";
+import { pct } from "./report.ts";
 import { floorCostUsd, type LoadedScenario } from "./scenarios.ts";
-
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 const SIZES = [40, 120, 300];
 const BUDGET_FRACTIONS = [0.01, 0.03, 0.08, 0.2];

@@ -30,7 +30,13 @@ import {
   maxUsefulReservoir,
   settleSettings,
 } from "./planner/design.ts";
-import { type ExposureCaps, exposureOf, type GroupExposure, groupExposure } from "./planner/exposure.ts";
+import {
+  type ExposureCaps,
+  exposureOf,
+  type GroupExposure,
+  groupExposure,
+  rawExposure,
+} from "./planner/exposure.ts";
 import { ruleNameFor, shadowFreeOrder } from "./planner/patterns.ts";
 import { applyStability, releaseCuts, setSettings } from "./planner/stability.ts";
 import { buildTrafficModel, type TrafficModel } from "./planner/traffic.ts";
@@ -341,8 +347,7 @@ function keepBudgetOverFloors(
       hourlyProbabilities(n.group.profile, 0, n.group.minFixedRate),
       model.monthScale,
     );
-    const pinned = { ...layout.exposures[i], floorRate: 0 };
-    const x = exposureOf(pinned, 0, n.group.minFixedRate);
+    const x = rawExposure(layout.exposures[i], 0, n.group.minFixedRate);
     spike = Math.max(spike, x.spike);
     newcomer = Math.max(newcomer, x.newcomer);
   });

@@ -44,6 +44,7 @@ import {
   groupProfile,
   groupValue,
   hourlyProbabilities,
+  largestRateWhere,
   type MetricWeights,
   ProfileBuilder,
   probabilitiesFromShares,
@@ -555,18 +556,12 @@ export function fillLeftover(
       round === FILL_ROUNDS - 1 ? leftover : leftover / 2,
       Math.max(0, maxCost(best) - current.cost),
     );
-    const top = evaluate(best, maxRate[best]);
-    let chosen = top;
-    if (top.cost - current.cost > budget) {
-      let lo = current.fixedRate;
-      let hi = maxRate[best];
-      for (let k = 0; k < 40; k++) {
-        const mid = (lo + hi) / 2;
-        if (evaluate(best, mid).cost - current.cost <= budget) lo = mid;
-        else hi = mid;
-      }
-      chosen = evaluate(best, lo);
-    }
+    const rate = largestRateWhere(
+      current.fixedRate,
+      maxRate[best],
+      (f) => evaluate(best, f).cost - current.cost <= budget,
+    );
+    const chosen = evaluate(best, rate);
     leftover -= chosen.cost - current.cost;
     settings[best] = chosen;
     if (chosen.fixedRate >= maxRate[best] - 1e-12 || chosen.cost >= maxCost(best) * (1 - 1e-9))

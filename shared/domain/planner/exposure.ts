@@ -7,7 +7,7 @@
  */
 import { expectedReservoirTraces } from "../sampling.ts";
 import type { TrafficModel } from "./traffic.ts";
-import type { GroupProfile } from "./value.ts";
+import { type GroupProfile, largestRateWhere } from "./value.ts";
 
 export const SPIKE_FACTOR = 10;
 export const SPIKE_HOURS = 2;
@@ -103,9 +103,10 @@ export function exposureOf(g: GroupExposure, reservoir: number, fixedRate: numbe
 /**
  * For a reservoir k, a rule's traces per second are m(λ) + f·(λ − m(λ)) with m = E[min(N, k)],
  * so the extra traces of a stress case are A + f·B with A and B fixed per reservoir: computed
- * once per reservoir, every fixed rate costs O(1).
+ * once per reservoir, every fixed rate costs O(1). Unlike {@link exposureOf}, nothing pinned is
+ * taken off.
  */
-function rawExposure(g: GroupExposure, reservoir: number, fixedRate: number): Exposure {
+export function rawExposure(g: GroupExposure, reservoir: number, fixedRate: number): Exposure {
   let terms = g.cache.get(reservoir);
   if (!terms) {
     terms = { spikeA: 0, spikeB: 0, newcomerA: 0, newcomerB: 0 };
@@ -155,14 +156,6 @@ export function maxFixedRateWithin(
   caps: ExposureCaps,
   minFixedRate: number,
 ): number {
-  if (!withinCaps(exposureOf(g, reservoir, minFixedRate), caps)) return -1;
-  if (withinCaps(exposureOf(g, reservoir, 1), caps)) return 1;
-  let lo = minFixedRate;
-  let hi = 1;
-  for (let i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    if (withinCaps(exposureOf(g, reservoir, mid), caps)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
+  const fits = (rate: number) => withinCaps(exposureOf(g, reservoir, rate), caps);
+  return fits(minFixedRate) ? largestRateWhere(minFixedRate, 1, fits) : -1;
 }

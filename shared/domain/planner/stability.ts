@@ -5,7 +5,7 @@
  */
 import type { SamplingRule } from "../formats.ts";
 import type { DesignedGroup } from "./design.ts";
-import { groupCost, groupValue, hourlyProbabilities } from "./value.ts";
+import { groupCost, groupValue, hourlyProbabilities, largestRateWhere } from "./value.ts";
 
 export interface StabilityOptions {
   deadband: number;
@@ -78,17 +78,12 @@ function capCost(group: DesignedGroup, limit: number, monthScale: number): void 
     groupCost(group.profile, hourlyProbabilities(group.profile, k, f), monthScale);
   while (reservoir > 0 && costAt(reservoir, group.minFixedRate) > limit)
     reservoir = Math.floor(reservoir / 2);
-  let lo = group.minFixedRate;
-  let hi = group.setting.fixedRate;
-  if (costAt(reservoir, hi) > limit) {
-    for (let i = 0; i < 40; i++) {
-      const mid = (lo + hi) / 2;
-      if (costAt(reservoir, mid) > limit) hi = mid;
-      else lo = mid;
-    }
-    hi = lo;
-  }
-  setSettings(group, reservoir, hi, monthScale);
+  const rate = largestRateWhere(
+    group.minFixedRate,
+    group.setting.fixedRate,
+    (f) => costAt(reservoir, f) <= limit,
+  );
+  setSettings(group, reservoir, rate, monthScale);
 }
 
 /** Gives up deadband holds that sample more than the plan wants, when the total is over budget. */

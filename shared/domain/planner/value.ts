@@ -200,6 +200,20 @@ export function groupCost(profile: GroupProfile, p: ArrayLike<number>, monthScal
   return traces * monthScale;
 }
 
+/**
+ * The largest rate in [lo, hi] at which `fits` holds, by bisection: `fits` holds at `lo` and,
+ * once it fails, fails for every larger rate (cost and exposure grow with the fixed rate).
+ */
+export function largestRateWhere(lo: number, hi: number, fits: (rate: number) => boolean): number {
+  if (fits(hi)) return hi;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Per-hour probabilities of a rule with reservoir k and fixed rate f over a group's traffic. */
 export function hourlyProbabilities(
   profile: GroupProfile,
