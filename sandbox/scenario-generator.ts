@@ -98,7 +98,8 @@ export interface Scenario {
 export type PlanningInput = Pick<Scenario, "name" | "snapshot" | "config" | "configDocument">;
 
 const DEFAULT_START = "2026-11-16T00:00:00.000Z";
-const DEFAULT_CRITICAL: CriticalInput[] = [{ method: "POST", path: "/checkout", minFixedRate: 1 }];
+const CHECKOUT_PATH = "/checkout";
+const DEFAULT_CRITICAL: CriticalInput[] = [{ method: "POST", path: CHECKOUT_PATH, minFixedRate: 1 }];
 
 const NOUNS = [
   "orders",
@@ -376,9 +377,14 @@ function buildEndpoints(
 ): EndpointProfile[] {
   const seen = new Set<string>();
   const profiles: EndpointProfile[] = [];
+  // One service owns the checkout, as in the public examples: the noun list has "checkout",
+  // and without this every service could grow a busy `POST /checkout` of its own, which the
+  // default critical entry (any service) would then pin at 100%.
+  const isCheckoutRoute = (p: EndpointProfile) => p.method === "POST" && p.path === CHECKOUT_PATH;
   const add = (profile: EndpointProfile): boolean => {
     const key = `${profile.service.name} ${profile.method} ${profile.path}`;
     if (seen.has(key)) return false;
+    if (profile.kind !== "checkout" && isCheckoutRoute(profile)) return false;
     seen.add(key);
     profiles.push(profile);
     return true;
@@ -404,7 +410,7 @@ function buildEndpoints(
   add({
     service: checkoutService,
     method: "POST",
-    path: "/checkout",
+    path: CHECKOUT_PATH,
     rate: random.uniform(0.005, 0.03) * o.trafficScale,
     amplitude: checkoutService.amplitude,
     errorRatio: 0.01,

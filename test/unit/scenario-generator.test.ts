@@ -46,6 +46,19 @@ describe("generateScenario", () => {
     expect(b.config.ruleQuota).toBe(80);
   });
 
+  it("has one POST /checkout, low in traffic, so the default critical entry pins little of the budget", () => {
+    // Prepare / Act: 1,200 endpoints over 24 services, where the resource noun "checkout" is
+    // common enough that every service could otherwise grow a busy POST /checkout of its own.
+    const scenario = generateScenario({ seed: 101, endpoints: 1200, budgetFraction: 0.03 });
+    const checkouts = scenario.snapshot.endpoints.filter((e) => e.method === "POST" && e.path === "/checkout");
+    const seconds = 288 * scenario.snapshot.periodSeconds;
+
+    // Assess
+    expect(checkouts).toHaveLength(1);
+    expect(total(checkouts[0].requests) / seconds).toBeLessThan(0.05);
+    expect(scenario.snapshot.endpoints.some((e) => e.path.startsWith("/checkout/"))).toBe(true);
+  });
+
   it("puts an endpoint in the next day that the snapshot does not have", () => {
     const scenario = generateScenario({ seed: 3, endpoints: 80 });
     const snapshotKeys = byKey(scenario.snapshot.endpoints);
