@@ -16,6 +16,7 @@ import {
   rulesUsed,
   scoreBaseline,
 } from "./baselines.ts";
+import { attainableBounds, type TargetBounds } from "./bounds.ts";
 import type { LoadedScenario } from "./scenarios.ts";
 
 export type Variant = "quota" | "room-for-all";
@@ -44,6 +45,10 @@ export interface TargetCheck {
   threshold: number;
   /** The baseline that set the threshold. */
   reference?: string;
+  /** The most any plan that meets the critical minimums within the budget could score. */
+  bound?: number;
+  /** The threshold is above the bound: no plan could meet it. */
+  unattainable?: boolean;
   pass: boolean;
 }
 
@@ -99,7 +104,7 @@ export function referenceRows(rows: SamplerRow[], variant: Variant): SamplerRow[
 export function checkTargets(
   governor: SamplerRow,
   references: SamplerRow[],
-  options: { slack: number },
+  options: { slack: number; bounds?: TargetBounds },
 ): TargetCheck[] {
   const checks: TargetCheck[] = [
     {
@@ -118,11 +123,14 @@ export function checkTargets(
   for (const metric of TARGET_METRICS) {
     const top = best(references, metric);
     const threshold = top ? Math.max(0, top.score[metric] - options.slack) : 0;
+    const bound = options.bounds?.[metric];
     checks.push({
       name: metric,
       value: governor.score[metric],
       threshold,
       reference: top?.label,
+      bound,
+      unattainable: bound !== undefined && threshold > bound + 1e-9,
       pass: governor.score[metric] >= threshold - 1e-9,
     });
   }
@@ -180,10 +188,18 @@ export function evaluateVariant(scenario: LoadedScenario, variant: Variant): Var
       withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
     });
   }
+  const bounds = attainableBounds(
+    scenario.future,
+    config,
+    splitRules(scenario.snapshot.rules, config).unmanaged,
+  );
   const targets =
     scenario.expectation === "budget-only"
       ? budgetOnlyTargets(rows[0], governor.warnings)
-      : checkTargets(rows[0], referenceRows(rows, variant), { slack: variant === "quota" ? 0 : 0.02 });
+      : checkTargets(rows[0], referenceRows(rows, variant), {
+          slack: variant === "quota" ? 0 : 0.02,
+          bounds,
+        });
   return {
     variant,
     ruleQuota: config.ruleQuota,

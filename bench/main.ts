@@ -167,7 +167,14 @@ const failed = [
   ...sweep.flatMap((c) =>
     c.variants.filter((v) => !v.pass).map((v) => `sweep seed ${c.seed} (${v.variant})`),
   ),
-  ...results.flatMap((r) => r.variants.filter((v) => !v.pass).map((v) => `${r.name} (${v.variant})`)),
+  ...results.flatMap((r) =>
+    r.variants
+      .filter((v) => !v.pass)
+      .map((v) => {
+        const beyond = v.targets.filter((t) => !t.pass && t.unattainable).map((t) => t.name);
+        return `${r.name} (${v.variant}${beyond.length > 0 ? `; no plan can reach its ${beyond.join(", ")}` : ""})`;
+      }),
+  ),
   ...results.filter((r) => r.closedLoop && !r.closedLoop.pass).map((r) => `${r.name} (closed loop)`),
 ];
 if (results.length > 0) {

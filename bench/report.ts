@@ -85,6 +85,12 @@ export function variantTable(scenario: string, result: VariantResult): string {
             .join(", ")}`
     }`,
   ];
+  for (const t of result.targets.filter((x) => x.unattainable && x.bound !== undefined)) {
+    lines.push(
+      "",
+      `${t.name}: no plan can reach ${pct(t.threshold)} here — any sampling that meets the critical minimums within the budget scores at most ${pct(t.bound as number)} on this day (bench/bounds.ts).`,
+    );
+  }
   if (result.warnings.length > 0) lines.push("", ...result.warnings.map((w) => `> planner warning: ${w}`));
   return lines.join("\n");
 }
@@ -111,7 +117,8 @@ function targetCell(result: VariantResult, name: string): string {
   const t = result.targets.find((x) => x.name === name);
   if (!t) return "";
   if (!t.reference) return `${pct(t.value)} ${mark(t.pass)} (no baseline in budget)`;
-  return `${pct(t.value)} vs ${pct(t.threshold)} ${mark(t.pass)}`;
+  const beyond = t.unattainable && t.bound !== undefined ? ` (no plan > ${pct(t.bound)})` : "";
+  return `${pct(t.value)} vs ${pct(t.threshold)} ${mark(t.pass)}${beyond}`;
 }
 
 /** Every scenario and variant in one table: the governor against its targets. */
