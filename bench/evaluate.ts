@@ -4,9 +4,10 @@
  * best deployable baseline within budget, (b) with a quota that has room for every endpoint
  * against the best per-endpoint baseline within budget, less 2 points.
  */
-import type { Config, SamplingRule } from "../shared/domain/formats.ts";
+import type { Config, SamplingRule, Snapshot } from "../shared/domain/formats.ts";
 import { splitRules } from "../shared/domain/ownership.ts";
 import { planSampling } from "../shared/domain/planner.ts";
+import { samplingRule } from "../shared/domain/sampling-rule.ts";
 import { scoreRules, type WindowScore } from "../shared/domain/scoring.ts";
 import {
   BASELINE_BUDGET_TOLERANCE,
@@ -59,6 +60,12 @@ export interface VariantResult {
   targets: TargetCheck[];
   pass: boolean;
   warnings: string[];
+  /**
+   * When a target is missed and critical entries match traffic: the best baseline within budget
+   * per metric had it been held to the same critical minimums (each pinned by a rule of its own,
+   * paid first, taking a rule slot) — what the minimums cost in the comparison.
+   */
+  sameCritical?: Partial<Record<Metric, { label: string; value: number }>>;
 }
 
 /** Quota with room for every endpoint: endpoints + unmanaged rules + 2 (Default and one spare). */
@@ -207,5 +214,59 @@ export function evaluateVariant(scenario: LoadedScenario, variant: Variant): Var
     targets,
     pass: targets.every((t) => t.pass),
     warnings: governor.warnings,
+    sameCritical:
+      scenario.expectation === "budget-only" || targets.every((t) => t.pass)
+        ? undefined
+        : sameCriticalReferences(scenario, config, variant),
   };
+}
+
+/**
+ * The critical entries as rules people made by hand, first in the account: every baseline
+ * then leaves their traffic with them and pays for it first, as the governor must.
+ */
+export function withCriticalPinned(snapshot: Snapshot, config: Config): Snapshot {
+  const pinned = config.critical.map((c, i) =>
+    samplingRule({
+      RuleName: `bench-critical-${i + 1}`,
+      Priority: 1 + i,
+      FixedRate: c.minFixedRate,
+      ReservoirSize: 0,
+      ServiceName: c.service,
+      Host: c.host,
+      HTTPMethod: c.method,
+      URLPath: c.path,
+    }),
+  );
+  return { ...snapshot, rules: [...pinned, ...snapshot.rules] };
+}
+
+function sameCriticalReferences(
+  scenario: LoadedScenario,
+  config: Config,
+  variant: Variant,
+): VariantResult["sameCritical"] {
+  if (config.critical.length === 0) return undefined;
+  const pinned = withCriticalPinned(scenario.snapshot, config);
+  const rows: SamplerRow[] = buildBaselines(pinned, config)
+    .filter((b) => b.id !== "current")
+    .map((baseline) => {
+      const score = scoreBaseline(baseline, scenario.future, config);
+      return {
+        id: baseline.id,
+        label: baseline.label,
+        kind: "baseline" as const,
+        family: baseline.family,
+        form: baseline.form,
+        score,
+        withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
+      };
+    });
+  const references = referenceRows(rows, variant);
+  const out: VariantResult["sameCritical"] = {};
+  for (const metric of TARGET_METRICS) {
+    const top = best(references, metric);
+    if (top) out[metric] = { label: top.label, value: top.score[metric] };
+  }
+  return out;
 }

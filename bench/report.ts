@@ -28,6 +28,12 @@ export function criticalCell(score: WindowScore): string {
   return `${pct(worst)} ${score.criticalMet ? "met" : "unmet"}`;
 }
 
+const METRIC_NAMES: Record<Metric, string> = {
+  faultCapture: "fault capture",
+  errorCapture: "error capture",
+  coverage: "coverage",
+};
+
 const VARIANT_TITLES = {
   quota: (q: number) =>
     `at the account's quota (${q} rules) — targets vs the best deployable baseline within budget`,
@@ -85,6 +91,18 @@ export function variantTable(scenario: string, result: VariantResult): string {
             .join(", ")}`
     }`,
   ];
+  const same = result.sameCritical;
+  if (same && Object.keys(same).length > 0) {
+    const governor = result.rows[0];
+    const parts = TARGET_METRICS.filter((m) => same[m]).map(
+      (m) =>
+        `${METRIC_NAMES[m]} ${pct(same[m]?.value ?? 0)} (${same[m]?.label}; governor ${pct(governor.score[m])})`,
+    );
+    lines.push(
+      "",
+      `Held to the same critical minimums (each pinned by a rule of its own, paid first), the best baselines within budget score: ${parts.join(", ")}.`,
+    );
+  }
   for (const t of result.targets.filter((x) => x.unattainable && x.bound !== undefined)) {
     lines.push(
       "",

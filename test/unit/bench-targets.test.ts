@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkTargets, referenceRows, type SamplerRow } from "../../bench/evaluate.ts";
+import { type Baseline, buildBaselines, rulesUsed, scoreBaseline } from "../../bench/baselines.ts";
+import { checkTargets, referenceRows, type SamplerRow, withCriticalPinned } from "../../bench/evaluate.ts";
+import { generateScenario } from "../../sandbox/scenario-generator.ts";
 import type { WindowScore } from "../../shared/domain/scoring.ts";
 
 function score(spendRatio: number, capture: number, criticalMet = true): WindowScore {
@@ -69,5 +71,31 @@ describe("benchmark targets", () => {
     expect(checkTargets(unmet, [], { slack: 0 }).find((c) => c.name.startsWith("critical"))?.pass).toBe(
       false,
     );
+  });
+});
+
+describe("baselines held to the critical minimums", () => {
+  it("meet them, pay for them first and give up a rule slot to them, as the governor must", () => {
+    // Prepare: a budget that the critical checkout takes a large share of.
+    const generated = generateScenario({ seed: 102, endpoints: 60, budgetFraction: 0.002 });
+    const { snapshot, future, config } = generated;
+
+    // Act
+    const plain = buildBaselines(snapshot, config).filter(
+      (b) => b.form === "deployable" && b.id !== "current",
+    );
+    const pinned = buildBaselines(withCriticalPinned(snapshot, config), config).filter(
+      (b) => b.form === "deployable" && b.id !== "current",
+    );
+
+    // Assess
+    for (const b of plain) expect(scoreBaseline(b, future, config).criticalMet, b.id).toBe(false);
+    for (const b of pinned) {
+      const score = scoreBaseline(b, future, config);
+      expect(score.criticalMet, b.id).toBe(true);
+      expect(rulesUsed(b), b.id).toBeLessThanOrEqual(config.ruleQuota);
+      const same = plain.find((p) => p.id === b.id);
+      if (same) expect(score.coverage, b.id).toBeLessThan(scoreBaseline(same, future, config).coverage);
+    }
   });
 });
