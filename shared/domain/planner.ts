@@ -788,27 +788,32 @@ function explain(
     if (model.recent[e].incident) incident = true;
   }
   const perSecond = requests / (H * model.hourSeconds);
+  // A route several services serve shares one rule: say so before the reason.
+  const shared =
+    group.target === undefined && group.members.length > 1
+      ? `${group.members.length} endpoints of ${group.pattern.HTTPMethod} ${group.pattern.URLPath} across services, `
+      : "";
   if (rate < poolRate) {
     return {
       reason: "bulk traffic",
-      explanation: `${perSecond.toFixed(2)} req/s: sampled at ${pct(rate)} (${settings}) so its volume does not dilute the rest${suffix}`,
+      explanation: `${shared}${perSecond.toFixed(2)} req/s: sampled at ${pct(rate)} (${settings}) so its volume does not dilute the rest${suffix}`,
     };
   }
   if (incident || faultHours > 0) {
     return {
       reason: "fault-prone",
-      explanation: `${incident ? "failing right now; " : ""}5xx in ${faultHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+      explanation: `${shared}${incident ? "failing right now; " : ""}5xx in ${faultHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
     };
   }
   if (errorHours > 0) {
     return {
       reason: "error-prone",
-      explanation: `4xx/5xx in ${errorHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
+      explanation: `${shared}4xx/5xx in ${errorHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
     };
   }
   return {
     reason: "rare endpoints floor",
-    explanation: `${(perSecond * 3600).toFixed(1)} req/hour: sampled at ${pct(rate)} (${settings}) so every hour with traffic is seen${suffix}`,
+    explanation: `${shared}${(perSecond * 3600).toFixed(1)} req/hour: sampled at ${pct(rate)} (${settings}) so every hour with traffic is seen${suffix}`,
   };
 }
 

@@ -185,6 +185,40 @@ describe("the planner gives each kind of endpoint what it needs", () => {
     expect(plan.projection.coverage).toBeGreaterThanOrEqual(0.99);
   });
 
+  it("gives a route that many services serve one rule for all of them, not one per service", () => {
+    // Prepare: twelve services, each with a chatty health check and four rare endpoints that
+    // fail now and then; four rule slots, far fewer than the twelve health checks.
+    const random = new SeededRandom(13);
+    const traffic = (service: string, method: string, path: string, perPeriod: number, errorRate: number) => {
+      const requests = Array.from({ length: PERIODS }, () => random.poisson(perPeriod));
+      const errors = requests.map((r) => random.binomial(r, errorRate));
+      return { ...endpoint({ method, path, requests, errors, faults: requests.map(() => 0) }), service };
+    };
+    const services = Array.from({ length: 12 }, (_, i) => `team-${i}-api`);
+    const health = services.map((s, i) => traffic(s, "GET", "/health", 900 + 40 * i, 0));
+    const rare = services.flatMap((s, i) =>
+      Array.from({ length: 4 }, (_, j) => traffic(s, "POST", `/jobs/${i}-${j}`, 0.2 + 0.05 * (i + j), 0.05)),
+    );
+    const account = snapshot({ endpoints: [...health, ...rare] });
+    const everything = scoreRules(account, [defaultRule({ ReservoirSize: 0, FixedRate: 1 })], config());
+    const settings = config({ budget: { monthlyUsd: everything.monthlyUsd * 0.01 }, ruleQuota: 4 });
+
+    // Act
+    const plan = planSampling(account, settings);
+
+    // Assess: one rule takes every health check, below Default's rate, and says why.
+    const checks = plan.endpoints.filter((e) => e.path === "/health");
+    expect(checks).toHaveLength(12);
+    expect(new Set(checks.map((e) => e.ruleName)).size).toBe(1);
+    const shared = plan.ruleDetails.find((d) => d.rule.RuleName === checks[0].ruleName);
+    expect(shared?.rule).toMatchObject({ ServiceName: "*", HTTPMethod: "GET", URLPath: "/health" });
+    expect(shared?.reason).toBe("bulk traffic");
+    expect(shared?.explanation).toContain("12 endpoints of GET /health across services");
+    const busiest = Math.max(...checks.map((e) => e.probability));
+    for (const ep of plan.endpoints.filter((e) => e.path.startsWith("/jobs")))
+      expect(ep.probability, ep.label).toBeGreaterThan(5 * busiest);
+  });
+
   it("samples critical endpoints at least at their minimum rate", () => {
     // Prepare
     const settings = shopConfig(0.05, {

@@ -99,6 +99,8 @@ const INCIDENT_SLOT_SHARE = 0.1;
 
 /** Candidates for a rule of their own, when there are too many endpoints to try them all. */
 const CANDIDATES_PER_SLOT = 4;
+/** A shared route's pattern that takes other endpoints too is tried up to this many endpoints. */
+const MAX_ROUTE_SPILL = 20;
 const MAX_EXHAUSTIVE_CANDIDATES = 3000;
 
 export function designRules(input: DesignInput): Design {
@@ -243,21 +245,50 @@ export function designRules(input: DesignInput): Design {
   pool.add(model.newcomer);
   const candidates = new Map<number, Candidate>();
   const candidatesOf = new Map<number, number[]>();
+  const addCandidate = (key: number, pattern: RulePattern, members: number[]) => {
+    candidates.set(key, { pattern, members, endpoint: key < E ? key : undefined });
+    for (const e of members) {
+      const list = candidatesOf.get(e);
+      if (list) list.push(key);
+      else candidatesOf.set(e, [key]);
+    }
+  };
   for (const c of chooseCandidates(model, inPool, capacity - groups.length)) {
     const pattern = endpointPattern(model.endpoints[c]);
     if (steals(pattern)) continue;
-    const members = index.matching(pattern).filter((e) => inPool[e]);
-    candidates.set(c, { pattern, members });
-    for (const e of members) {
-      const list = candidatesOf.get(e);
-      if (list) list.push(c);
-      else candidatesOf.set(e, [c]);
+    addCandidate(
+      c,
+      pattern,
+      index.matching(pattern).filter((e) => inPool[e]),
+    );
+  }
+  // Routes that several services serve (`GET /health`, say) can share one rule, which spends one
+  // slot where exact rules would spend one per service. Keys past E tell them apart.
+  if (candidates.size > capacity - groups.length) {
+    let key = E;
+    for (const route of routeCandidates(model, inPool, index, capacity - groups.length)) {
+      if (!steals(route.pattern)) addCandidate(key++, route.pattern, [...route.members]);
     }
   }
+  // Both layouts of a plan start from the same candidates: their first curves are shared.
+  const firstCurves = firstCurvesOf(model, weights, maxReservoir);
   const candidateCurve = (candidate: Candidate): SettingCurve => {
     if (!candidate.curve) {
-      candidate.profile = groupProfile(model, weights, candidate.members);
-      candidate.curve = curveOf(candidate.profile);
+      const key = patternKey(candidate.pattern);
+      const first = firstCurves.get(key);
+      if (first && sameMembers(first.members, candidate.members)) {
+        candidate.profile = first.profile;
+        candidate.curve = first.curve;
+      } else {
+        candidate.profile = groupProfile(model, weights, candidate.members);
+        candidate.curve = curveOf(candidate.profile);
+        if (!first)
+          firstCurves.set(key, {
+            members: candidate.members,
+            profile: candidate.profile,
+            curve: candidate.curve,
+          });
+      }
     }
     return candidate.curve;
   };
@@ -324,7 +355,7 @@ export function designRules(input: DesignInput): Design {
       chosen.push({
         kind: "endpoint",
         pattern: candidate.pattern,
-        target: c,
+        target: candidate.endpoint,
         members: candidate.members,
         minFixedRate: 0,
         profile: candidate.profile as GroupProfile,
@@ -348,7 +379,8 @@ export function designRules(input: DesignInput): Design {
         candidate.members = candidate.members.filter((m) => inPool[m]);
         candidate.profile = undefined;
         candidate.curve = undefined;
-        if (candidate.members.length === 0 || !inPool[c]) candidates.delete(c);
+        const gone = candidate.endpoint !== undefined && !inPool[candidate.endpoint];
+        if (candidate.members.length === 0 || gone) candidates.delete(c);
       }
     }
     poolProfile = pool.build();
@@ -392,6 +424,8 @@ function poolWithout(
 
 interface Candidate {
   pattern: RulePattern;
+  /** The endpoint an exact rule is for; undefined for a route shared by several services. */
+  endpoint?: number;
   /** Pool endpoints the candidate's pattern would take. */
   members: number[];
   profile?: GroupProfile;
@@ -637,29 +671,148 @@ function chooseCandidates(model: TrafficModel, inPool: Uint8Array, slots: number
   return [...picked];
 }
 
+/**
+ * Routes (method and path) that more than one service serves, as patterns for any service, with
+ * the pool endpoints each would take: all of them when there are few, else the busiest, the most
+ * faulty and the most erroneous. The pattern may take more than the route (`/orders/*` for
+ * `/orders/{id}` also takes every `/orders/{id}/…` of every service): such a pattern is tried only
+ * while it takes few endpoints, since a big mix of busy and rare endpoints is rarely worth one
+ * rate, and costs planning time. Both layouts of a plan start from the same pool, so the answer
+ * is kept per traffic model.
+ */
+function routeCandidates(
+  model: TrafficModel,
+  inPool: Uint8Array,
+  index: RequestIndex,
+  slots: number,
+): { pattern: RulePattern; members: number[] }[] {
+  const cached = routeCache.get(model);
+  if (cached && cached.slots === slots && sameFlags(cached.inPool, inPool)) return cached.routes;
+  const byRoute = new Map<string, { pattern: RulePattern; services: Set<string>; own: number[] }>();
+  model.endpoints.forEach((ep, e) => {
+    if (!inPool[e]) return;
+    const own = endpointPattern(ep);
+    const pattern = { ...own, ServiceName: "*" };
+    const key = patternKey(pattern);
+    const route = byRoute.get(key);
+    if (route) {
+      route.services.add(own.ServiceName.toLowerCase());
+      route.own.push(e);
+    } else byRoute.set(key, { pattern, services: new Set([own.ServiceName.toLowerCase()]), own: [e] });
+  });
+  let shared = [...byRoute.values()].filter((r) => r.services.size > 1);
+  const n = Math.max(50, slots * CANDIDATES_PER_SLOT);
+  if (shared.length > n) {
+    const picked = new Set<(typeof shared)[number]>();
+    const top = (of: ArrayLike<number>) => {
+      const scored = shared.map((r) => ({ r, s: r.own.reduce((sum, e) => sum + of[e], 0) }));
+      scored.sort((a, b) => b.s - a.s);
+      for (const { r, s } of scored.slice(0, n)) if (s > 0) picked.add(r);
+    };
+    top(model.totals);
+    top(model.observedFaultHours);
+    top(model.observedErrorHours);
+    shared = [...picked];
+  }
+  const routes: { pattern: RulePattern; members: number[] }[] = [];
+  for (const route of shared) {
+    const members = index.matching(route.pattern).filter((e) => inPool[e]);
+    if (members.length > route.own.length && members.length > MAX_ROUTE_SPILL) continue;
+    routes.push({ pattern: route.pattern, members });
+  }
+  routeCache.set(model, { inPool: Uint8Array.from(inPool), slots, routes });
+  return routes;
+}
+
+interface FirstCurve {
+  members: readonly number[];
+  profile: GroupProfile;
+  curve: SettingCurve;
+}
+
+const firstCurveCache = new WeakMap<
+  TrafficModel,
+  { weights: MetricWeights; maxReservoir: number; curves: Map<string, FirstCurve> }
+>();
+
+/** The curves candidates had when first made, per traffic model, objective and reservoir limit. */
+function firstCurvesOf(
+  model: TrafficModel,
+  weights: MetricWeights,
+  maxReservoir: number,
+): Map<string, FirstCurve> {
+  const cached = firstCurveCache.get(model);
+  if (cached && cached.weights === weights && cached.maxReservoir === maxReservoir) return cached.curves;
+  const curves = new Map<string, FirstCurve>();
+  firstCurveCache.set(model, { weights, maxReservoir, curves });
+  return curves;
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const routeCache = new WeakMap<
+  TrafficModel,
+  { inPool: Uint8Array; slots: number; routes: { pattern: RulePattern; members: number[] }[] }
+>();
+
+function sameFlags(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function describe(pattern: RulePattern): string {
   return `${pattern.ServiceName} ${pattern.HTTPMethod} ${pattern.URLPath}`;
 }
 
-/** Finds the endpoints a pattern matches, looking only at the same service and method when those are literal. */
+/**
+ * Finds the endpoints a pattern matches, looking only at the same service and method when those
+ * are literal, or at the same method and first path segment when those are.
+ */
 class RequestIndex {
   private readonly byServiceMethod = new Map<string, number[]>();
+  private readonly byMethodSegment = new Map<string, number[]>();
   constructor(private readonly requests: RequestFields[]) {
     requests.forEach((r, e) => {
-      const key = `${r.service.toLowerCase()} ${r.method.toLowerCase()}`;
-      const list = this.byServiceMethod.get(key);
-      if (list) list.push(e);
-      else this.byServiceMethod.set(key, [e]);
+      push(this.byServiceMethod, `${r.service.toLowerCase()} ${r.method.toLowerCase()}`, e);
+      push(this.byMethodSegment, `${r.method.toLowerCase()} ${firstSegment(r.urlPath).toLowerCase()}`, e);
     });
   }
   matching(pattern: RulePattern): number[] {
     const literal = (v: string) => !v.includes("*") && !v.includes("?");
-    const scope =
-      literal(pattern.ServiceName) && literal(pattern.HTTPMethod)
-        ? (this.byServiceMethod.get(
-            `${pattern.ServiceName.toLowerCase()} ${pattern.HTTPMethod.toLowerCase()}`,
-          ) ?? [])
-        : this.requests.map((_, e) => e);
+    let scope: number[];
+    if (literal(pattern.ServiceName) && literal(pattern.HTTPMethod)) {
+      scope =
+        this.byServiceMethod.get(
+          `${pattern.ServiceName.toLowerCase()} ${pattern.HTTPMethod.toLowerCase()}`,
+        ) ?? [];
+    } else {
+      // A pattern's first segment pins the request's when it is literal and ends at a slash or
+      // at the pattern's end (`/orders/*`, `/health`), not when a wildcard runs into it.
+      const slash = pattern.URLPath.indexOf("/", 1);
+      const segment = pattern.URLPath.startsWith("/") ? firstSegment(pattern.URLPath) : "";
+      const pinned = segment !== "" && literal(segment) && (slash > 0 || literal(pattern.URLPath));
+      scope =
+        literal(pattern.HTTPMethod) && pinned
+          ? (this.byMethodSegment.get(`${pattern.HTTPMethod.toLowerCase()} ${segment.toLowerCase()}`) ?? [])
+          : this.requests.map((_, e) => e);
+    }
     return scope.filter((e) => patternMatches(pattern, this.requests[e]));
   }
+}
+
+/** The first segment of a path: `orders` for `/orders/42/items`. */
+function firstSegment(path: string): string {
+  const slash = path.indexOf("/", 1);
+  return path.slice(path.startsWith("/") ? 1 : 0, slash > 0 ? slash : undefined);
+}
+
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
