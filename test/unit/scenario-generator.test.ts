@@ -50,7 +50,9 @@ describe("generateScenario", () => {
     // Prepare / Act: 1,200 endpoints over 24 services, where the resource noun "checkout" is
     // common enough that every service could otherwise grow a busy POST /checkout of its own.
     const scenario = generateScenario({ seed: 101, endpoints: 1200, budgetFraction: 0.03 });
-    const checkouts = scenario.snapshot.endpoints.filter((e) => e.method === "POST" && e.path === "/checkout");
+    const checkouts = scenario.snapshot.endpoints.filter(
+      (e) => e.method === "POST" && e.path === "/checkout",
+    );
     const seconds = 288 * scenario.snapshot.periodSeconds;
 
     // Assess
