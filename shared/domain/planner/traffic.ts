@@ -243,7 +243,7 @@ function fitChanceScale(requests: Float64Array, base: number, H: number, target:
   };
   let lo = -30;
   let hi = 10;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 32; i++) {
     const mid = (lo + hi) / 2;
     if (hours(Math.exp(mid)) < target) lo = mid;
     else hi = mid;
