@@ -58,6 +58,16 @@ const program = new Command()
   })
   .option("--sweep-seed <seed>", "first seed of the sweep", (v) => Number(v), 500)
   .option(
+    "--sweep-sizes <list>",
+    "endpoint counts the sweep cycles through, comma-separated (default: 40,120,300)",
+    (v) =>
+      v.split(",").map((x) => {
+        const n = Number(x);
+        if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError(`not an endpoint count: ${x}`);
+        return n;
+      }),
+  )
+  .option(
     "--without-critical",
     "drop every scenario config's critical entries (to see what the minimums cost)",
   )
@@ -75,6 +85,7 @@ const options = program.opts<{
   strict?: boolean;
   sweep?: number;
   sweepSeed: number;
+  sweepSizes?: number[];
   withoutCritical?: boolean;
   out: string;
 }>();
@@ -148,7 +159,7 @@ if (options.closedLoop && results.length > 0) {
 let sweep: ReturnType<typeof runSweep> = [];
 if (options.sweep) {
   console.error(`scoring ${options.sweep} random scenarios from seed ${options.sweepSeed}…`);
-  sweep = runSweep(options.sweep, options.sweepSeed, variants);
+  sweep = runSweep(options.sweep, options.sweepSeed, variants, options.sweepSizes);
   console.log(
     `## Sweep: ${options.sweep} random generated scenarios (seeds ${options.sweepSeed}–${options.sweepSeed + options.sweep - 1})\n\n${sweepTable(sweep)}\n\n${sweepMisses(sweep)}\n`,
   );

@@ -13,7 +13,7 @@ import { evaluateVariant, type Variant, type VariantResult } from "./evaluate.ts
 import { pct } from "./report.ts";
 import { floorCostUsd, type LoadedScenario } from "./scenarios.ts";
 
-const SIZES = [40, 120, 300];
+export const SIZES = [40, 120, 300];
 const BUDGET_FRACTIONS = [0.01, 0.03, 0.08, 0.2];
 /** Every fifth scenario has this many hand-made rules. */
 const HANDMADE_RULES = 3;
@@ -33,9 +33,10 @@ export interface SweepCase {
 export function sweepCase(
   index: number,
   firstSeed: number,
+  sizes: readonly number[] = SIZES,
 ): { info: Omit<SweepCase, "variants">; scenario: LoadedScenario } {
   const seed = firstSeed + index;
-  const endpoints = SIZES[index % SIZES.length];
+  const endpoints = sizes[index % sizes.length];
   const budgetFraction = BUDGET_FRACTIONS[index % BUDGET_FRACTIONS.length];
   const handmadeRules = index % 5 === 0 ? HANDMADE_RULES : 0;
   const s = generateScenario({
@@ -74,10 +75,15 @@ export function sweepCase(
   };
 }
 
-export function runSweep(count: number, firstSeed: number, variants: Variant[]): SweepCase[] {
+export function runSweep(
+  count: number,
+  firstSeed: number,
+  variants: Variant[],
+  sizes: readonly number[] = SIZES,
+): SweepCase[] {
   const cases: SweepCase[] = [];
   for (let i = 0; i < count; i++) {
-    const { info, scenario } = sweepCase(i, firstSeed);
+    const { info, scenario } = sweepCase(i, firstSeed, sizes);
     cases.push({ ...info, variants: info.skipped ? [] : variants.map((v) => evaluateVariant(scenario, v)) });
   }
   return cases;
