@@ -284,7 +284,7 @@ export function designRules(input: DesignInput): Design {
         candidate.curve = curveOf(candidate.profile);
         if (!first)
           firstCurves.set(key, {
-            members: candidate.members,
+            members: [...candidate.members],
             profile: candidate.profile,
             curve: candidate.curve,
           });
