@@ -182,30 +182,17 @@ export function evaluateVariant(scenario: LoadedScenario, variant: Variant): Var
       withinBudget: governorScore.spendRatio <= 1 + 1e-9,
     },
   ];
-  for (const baseline of buildBaselines(scenario.snapshot, config)) {
-    const score = scoreBaseline(baseline, scenario.future, config);
-    rows.push({
-      id: baseline.id,
-      label: baseline.label,
-      kind: "baseline",
-      family: baseline.family,
-      form: baseline.form,
-      score,
-      rules: rulesUsed(baseline),
-      withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
-    });
-  }
-  const bounds = attainableBounds(
-    scenario.future,
-    config,
-    splitRules(scenario.snapshot.rules, config).unmanaged,
-  );
+  rows.push(...baselineRows(scenario.snapshot, scenario.future, config));
   const targets =
     scenario.expectation === "budget-only"
       ? budgetOnlyTargets(rows[0], governor.warnings)
       : checkTargets(rows[0], referenceRows(rows, variant), {
           slack: variant === "quota" ? 0 : 0.02,
-          bounds,
+          bounds: attainableBounds(
+            scenario.future,
+            config,
+            splitRules(scenario.snapshot.rules, config).unmanaged,
+          ),
         });
   return {
     variant,
@@ -219,6 +206,23 @@ export function evaluateVariant(scenario: LoadedScenario, variant: Variant): Var
         ? undefined
         : sameCriticalReferences(scenario, config, variant),
   };
+}
+
+/** Every baseline of a snapshot, scored on the next day. */
+function baselineRows(snapshot: Snapshot, future: Snapshot, config: Config): SamplerRow[] {
+  return buildBaselines(snapshot, config).map((baseline) => {
+    const score = scoreBaseline(baseline, future, config);
+    return {
+      id: baseline.id,
+      label: baseline.label,
+      kind: "baseline",
+      family: baseline.family,
+      form: baseline.form,
+      score,
+      rules: rulesUsed(baseline),
+      withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
+    };
+  });
 }
 
 /**
@@ -247,22 +251,12 @@ function sameCriticalReferences(
   variant: Variant,
 ): VariantResult["sameCritical"] {
   if (config.critical.length === 0) return undefined;
-  const pinned = withCriticalPinned(scenario.snapshot, config);
-  const rows: SamplerRow[] = buildBaselines(pinned, config)
-    .filter((b) => b.id !== "current")
-    .map((baseline) => {
-      const score = scoreBaseline(baseline, scenario.future, config);
-      return {
-        id: baseline.id,
-        label: baseline.label,
-        kind: "baseline" as const,
-        family: baseline.family,
-        form: baseline.form,
-        score,
-        withinBudget: score.spendRatio <= BASELINE_BUDGET_TOLERANCE + 1e-9,
-      };
-    });
-  const references = referenceRows(rows, variant);
+  // The current rules are not sized to anything: they stay out, pinned or not.
+  const rows = baselineRows(withCriticalPinned(scenario.snapshot, config), scenario.future, config);
+  const references = referenceRows(
+    rows.filter((r) => r.id !== "current"),
+    variant,
+  );
   const out: VariantResult["sameCritical"] = {};
   for (const metric of TARGET_METRICS) {
     const top = best(references, metric);

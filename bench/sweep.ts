@@ -13,7 +13,7 @@ import { evaluateVariant, type Variant, type VariantResult } from "./evaluate.ts
 import { pct } from "./report.ts";
 import { floorCostUsd, type LoadedScenario } from "./scenarios.ts";
 
-export const SIZES = [40, 120, 300];
+const SIZES = [40, 120, 300];
 const BUDGET_FRACTIONS = [0.01, 0.03, 0.08, 0.2];
 /** Every fifth scenario has this many hand-made rules. */
 const HANDMADE_RULES = 3;

@@ -289,8 +289,9 @@ export const ConfigSchema = z.strictObject({
    * capture and fault capture). Faults are errors too, so the error weight also pays for them.
    * Coverage weighs most by default: the plan is judged on each of the three, and with lighter
    * coverage weights the plan bought fault capture far above the alternatives' with a point or
-   * two of coverage below theirs (`npm run bench -- --sweep`: 8/4/0.5 met every target on 98
-   * of 143 random scenarios at the quota, 4/4/1 on 84).
+   * two of coverage below theirs (`npm run bench -- --sweep 48` on seeds 500, 700 and 900:
+   * 4/4/1 met every target at the quota on 76 of 142 random scenarios, 8/4/0.5 on 88, and 98
+   * with the shared-route rules as well).
    */
   objective: z
     .strictObject({

@@ -25,9 +25,11 @@ import type {
 import {
   type Design,
   type DesignedGroup,
+  type DesignShare,
   designRules,
   fillLeftover,
   maxUsefulReservoir,
+  newDesignShare,
   settleSettings,
 } from "./planner/design.ts";
 import {
@@ -220,9 +222,10 @@ function buildRules(
   const orders = capacity >= model.endpoints.length ? [0] : BUSIEST_SHARES;
   const kept = (l: LaidOut) => l.layout.live.filter((n) => state.previous.has(n.name)).length;
   let chosen: LaidOut | undefined;
+  const shared = newDesignShare();
   for (const busiestShare of orders) {
     const candidate = layoutWithCaps(
-      { config, model, weights, unmanaged, capacity, budgetTraces, state },
+      { config, model, weights, unmanaged, capacity, budgetTraces, state, shared },
       goal,
       busiestShare,
     );
@@ -278,11 +281,13 @@ interface LayoutInput {
   capacity: number;
   budgetTraces: number;
   state: PreviousState;
+  /** What the layouts of this plan share (see DesignShare). */
+  shared: DesignShare;
 }
 
 /** Designs the rules, lays them out, and picks the exposure cap whose settled plan is worth most. */
 function layoutWithCaps(input: LayoutInput, goal: number, busiestShare: number): LaidOut {
-  const { config, model, weights, unmanaged, capacity, budgetTraces, state } = input;
+  const { config, model, weights, unmanaged, capacity, budgetTraces, state, shared } = input;
   const design = designRules({
     model,
     weights,
@@ -292,6 +297,7 @@ function layoutWithCaps(input: LayoutInput, goal: number, busiestShare: number):
     budgetTraces: goal * 0.95,
     recentProbability: state.recentProbability,
     busiestShare,
+    shared,
   });
   const layout = layoutRules(design, model, weights, config, unmanaged, state, budgetTraces);
   const maxReservoir = maxUsefulReservoir(budgetTraces, model.monthScale, model.windowSeconds);
@@ -793,28 +799,29 @@ function explain(
     group.target === undefined && group.members.length > 1
       ? `${group.members.length} endpoints of ${group.pattern.HTTPMethod} ${group.pattern.URLPath} across services, `
       : "";
+  const why = (reason: RuleReason, text: string) => ({ reason, explanation: `${shared}${text}${suffix}` });
   if (rate < poolRate) {
-    return {
-      reason: "bulk traffic",
-      explanation: `${shared}${perSecond.toFixed(2)} req/s: sampled at ${pct(rate)} (${settings}) so its volume does not dilute the rest${suffix}`,
-    };
+    return why(
+      "bulk traffic",
+      `${perSecond.toFixed(2)} req/s: sampled at ${pct(rate)} (${settings}) so its volume does not dilute the rest`,
+    );
   }
   if (incident || faultHours > 0) {
-    return {
-      reason: "fault-prone",
-      explanation: `${shared}${incident ? "failing right now; " : ""}5xx in ${faultHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
-    };
+    return why(
+      "fault-prone",
+      `${incident ? "failing right now; " : ""}5xx in ${faultHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them`,
+    );
   }
   if (errorHours > 0) {
-    return {
-      reason: "error-prone",
-      explanation: `${shared}4xx/5xx in ${errorHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them${suffix}`,
-    };
+    return why(
+      "error-prone",
+      `4xx/5xx in ${errorHours} of the last day's endpoint-hours: sampled at ${pct(rate)} (${settings}) to catch them`,
+    );
   }
-  return {
-    reason: "rare endpoints floor",
-    explanation: `${shared}${(perSecond * 3600).toFixed(1)} req/hour: sampled at ${pct(rate)} (${settings}) so every hour with traffic is seen${suffix}`,
-  };
+  return why(
+    "rare endpoints floor",
+    `${(perSecond * 3600).toFixed(1)} req/hour: sampled at ${pct(rate)} (${settings}) so every hour with traffic is seen`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,6 +92,21 @@ export interface DesignInput {
   recentProbability?: Float64Array;
   /** Share of the free rule slots given to the busiest endpoints before any other (default 0). */
   busiestShare?: number;
+  /**
+   * Work the layouts of one plan share (same model, objective and pool): the route candidates
+   * and the candidates' first curves. Without it, each design works them out itself.
+   */
+  shared?: DesignShare;
+}
+
+/** What {@link designRules} keeps for the next layout of the same plan. */
+export interface DesignShare {
+  routes?: { inPool: Uint8Array; slots: number; routes: RouteCandidate[] };
+  firstCurves: Map<string, FirstCurve>;
+}
+
+export function newDesignShare(): DesignShare {
+  return { firstCurves: new Map() };
 }
 
 /** At most this share of the free rule slots (and at least one) goes to endpoints failing right now. */
@@ -105,6 +120,7 @@ const MAX_EXHAUSTIVE_CANDIDATES = 3000;
 
 export function designRules(input: DesignInput): Design {
   const { model, weights, config, capacity } = input;
+  const share = input.shared ?? newDesignShare();
   const warnings: string[] = [];
   const E = model.endpoints.length;
   const maxReservoir = maxUsefulReservoir(input.budgetTraces, model.monthScale, model.windowSeconds);
@@ -266,17 +282,17 @@ export function designRules(input: DesignInput): Design {
   // slot where exact rules would spend one per service. Keys past E tell them apart.
   if (candidates.size > capacity - groups.length) {
     let key = E;
-    for (const route of routeCandidates(model, inPool, index, capacity - groups.length)) {
+    for (const route of routeCandidates(model, inPool, index, capacity - groups.length, share)) {
       if (!steals(route.pattern)) addCandidate(key++, route.pattern, [...route.members]);
     }
   }
   // Both layouts of a plan start from the same candidates: their first curves are shared.
-  const firstCurves = firstCurvesOf(model, weights, maxReservoir);
+  const firstCurves = share.firstCurves;
   const candidateCurve = (candidate: Candidate): SettingCurve => {
     if (!candidate.curve) {
       const key = patternKey(candidate.pattern);
       const first = firstCurves.get(key);
-      if (first && sameMembers(first.members, candidate.members)) {
+      if (first && sameItems(first.members, candidate.members)) {
         candidate.profile = first.profile;
         candidate.curve = first.curve;
       } else {
@@ -677,17 +693,18 @@ function chooseCandidates(model: TrafficModel, inPool: Uint8Array, slots: number
  * faulty and the most erroneous. The pattern may take more than the route (`/orders/*` for
  * `/orders/{id}` also takes every `/orders/{id}/…` of every service): such a pattern is tried only
  * while it takes few endpoints, since a big mix of busy and rare endpoints is rarely worth one
- * rate, and costs planning time. Both layouts of a plan start from the same pool, so the answer
- * is kept per traffic model.
+ * rate, and costs planning time. The layouts of one plan start from the same pool, so the
+ * answer is kept in their share.
  */
 function routeCandidates(
   model: TrafficModel,
   inPool: Uint8Array,
   index: RequestIndex,
   slots: number,
-): { pattern: RulePattern; members: number[] }[] {
-  const cached = routeCache.get(model);
-  if (cached && cached.slots === slots && sameFlags(cached.inPool, inPool)) return cached.routes;
+  share: DesignShare,
+): RouteCandidate[] {
+  const cached = share.routes;
+  if (cached && cached.slots === slots && sameItems(cached.inPool, inPool)) return cached.routes;
   const byRoute = new Map<string, { pattern: RulePattern; services: Set<string>; own: number[] }>();
   model.endpoints.forEach((ep, e) => {
     if (!inPool[e]) return;
@@ -700,28 +717,33 @@ function routeCandidates(
       route.own.push(e);
     } else byRoute.set(key, { pattern, services: new Set([own.ServiceName.toLowerCase()]), own: [e] });
   });
-  let shared = [...byRoute.values()].filter((r) => r.services.size > 1);
+  let served = [...byRoute.values()].filter((r) => r.services.size > 1);
   const n = Math.max(50, slots * CANDIDATES_PER_SLOT);
-  if (shared.length > n) {
-    const picked = new Set<(typeof shared)[number]>();
+  if (served.length > n) {
+    const picked = new Set<(typeof served)[number]>();
     const top = (of: ArrayLike<number>) => {
-      const scored = shared.map((r) => ({ r, s: r.own.reduce((sum, e) => sum + of[e], 0) }));
+      const scored = served.map((r) => ({ r, s: r.own.reduce((sum, e) => sum + of[e], 0) }));
       scored.sort((a, b) => b.s - a.s);
       for (const { r, s } of scored.slice(0, n)) if (s > 0) picked.add(r);
     };
     top(model.totals);
     top(model.observedFaultHours);
     top(model.observedErrorHours);
-    shared = [...picked];
+    served = [...picked];
   }
-  const routes: { pattern: RulePattern; members: number[] }[] = [];
-  for (const route of shared) {
+  const routes: RouteCandidate[] = [];
+  for (const route of served) {
     const members = index.matching(route.pattern).filter((e) => inPool[e]);
     if (members.length > route.own.length && members.length > MAX_ROUTE_SPILL) continue;
     routes.push({ pattern: route.pattern, members });
   }
-  routeCache.set(model, { inPool: Uint8Array.from(inPool), slots, routes });
+  share.routes = { inPool: Uint8Array.from(inPool), slots, routes };
   return routes;
+}
+
+interface RouteCandidate {
+  pattern: RulePattern;
+  members: number[];
 }
 
 interface FirstCurve {
@@ -730,36 +752,7 @@ interface FirstCurve {
   curve: SettingCurve;
 }
 
-const firstCurveCache = new WeakMap<
-  TrafficModel,
-  { weights: MetricWeights; maxReservoir: number; curves: Map<string, FirstCurve> }
->();
-
-/** The curves candidates had when first made, per traffic model, objective and reservoir limit. */
-function firstCurvesOf(
-  model: TrafficModel,
-  weights: MetricWeights,
-  maxReservoir: number,
-): Map<string, FirstCurve> {
-  const cached = firstCurveCache.get(model);
-  if (cached && cached.weights === weights && cached.maxReservoir === maxReservoir) return cached.curves;
-  const curves = new Map<string, FirstCurve>();
-  firstCurveCache.set(model, { weights, maxReservoir, curves });
-  return curves;
-}
-
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const routeCache = new WeakMap<
-  TrafficModel,
-  { inPool: Uint8Array; slots: number; routes: { pattern: RulePattern; members: number[] }[] }
->();
-
-function sameFlags(a: Uint8Array, b: Uint8Array): boolean {
+function sameItems(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
