@@ -72,6 +72,8 @@ export function criticalMatcher(critical: Critical): (request: RequestFields) =>
     service(r.service) && (r.host === undefined || host(r.host)) && method(r.method) && path(r.urlPath);
 }
 
+const MAX_SHARED_ROWS = 4096;
+
 /** Scores an outcome (probabilities per endpoint and period) on a window. */
 export function scoreOutcome(
   window: TrafficWindow,
@@ -97,9 +99,23 @@ export function scoreOutcome(
   let rareHours = 0;
   let rareEndpoints = 0;
 
+  // Endpoints under one rule share its probabilities: their logarithms are taken once (per-endpoint
+  // outcomes return a row per endpoint, so only so many rows are kept).
+  const logMisses = new Map<ArrayLike<number>, Float64Array>();
+  const logMissesOf = (p: ArrayLike<number>) => {
+    let row = logMisses.get(p);
+    if (!row) {
+      row = new Float64Array(periods);
+      for (let t = 0; t < periods; t++) row[t] = p[t] >= 1 ? Number.NEGATIVE_INFINITY : Math.log1p(-p[t]);
+      if (logMisses.size < MAX_SHARED_ROWS) logMisses.set(p, row);
+    }
+    return row;
+  };
+
   for (let e = 0; e < endpoints.length; e++) {
     const ep = endpoints[e];
     const p = outcome.probabilities(e);
+    const logMissRow = logMissesOf(p);
     let total = 0;
     for (let t = 0; t < periods; t++) total += ep.requests[t];
     const rare = total < windowMinutes;
@@ -117,7 +133,7 @@ export function scoreOutcome(
         const r = ep.requests[t];
         if (r === 0) continue;
         const pt = p[t];
-        const logMiss = pt >= 1 ? Number.NEGATIVE_INFINITY : Math.log1p(-pt);
+        const logMiss = logMissRow[t];
         const f = ep.faults[t];
         const er = ep.errors[t] + f;
         requests += r;

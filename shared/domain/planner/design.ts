@@ -39,6 +39,7 @@ import type { TrafficModel } from "./traffic.ts";
 import {
   bestFixedRate,
   bestSetting,
+  FIXED_RATE_GRID_RATIO,
   type GroupProfile,
   groupCost,
   groupProfile,
@@ -510,8 +511,8 @@ export function settleSettings(
       const max = maxFixedRateWithin(exposures[i], coarse.reservoir, caps, group.minFixedRate);
       maxRate = max < 0 ? group.minFixedRate : max;
     }
-    const lo = Math.max(group.minFixedRate, coarse.fixedRate / GRID_RATIO);
-    const hi = Math.min(maxRate, Math.max(coarse.fixedRate * GRID_RATIO, 1e-6));
+    const lo = Math.max(group.minFixedRate, coarse.fixedRate / FIXED_RATE_GRID_RATIO);
+    const hi = Math.min(maxRate, Math.max(coarse.fixedRate * FIXED_RATE_GRID_RATIO, 1e-6));
     if (hi <= lo) return coarse;
     const refined = bestFixedRate(group.profile, share, coarse.reservoir, price, monthScale, lo, hi);
     return refined.value - price * refined.cost >= coarse.value - price * coarse.cost ? refined : coarse;
@@ -622,9 +623,6 @@ export function fillLeftover(
 /** Leftovers under this share of the spend are not worth a fill. */
 const FILL_MIN_SHARE = 1e-3;
 const FILL_ROUNDS = 6;
-
-/** Ratio between neighbouring fixed rates of the settings grid. */
-const GRID_RATIO = 10 ** (6 / 96);
 
 function cheapest(curve: SettingCurve): Setting {
   return curve.settings.reduce((a, b) => (b.cost < a.cost ? b : a));

@@ -174,6 +174,26 @@ export function groupProfile(model: TrafficModel, weights: MetricWeights, member
   return new ProfileBuilder(model, weights, members).build();
 }
 
+/** e^-y is read from a table of e^(-i/64) and corrected by a cubic in the remainder. */
+const EXP_TABLE_STEPS = 64;
+const EXP_TABLE_RANGE = 40;
+const EXP_TABLE = Float64Array.from({ length: EXP_TABLE_RANGE * EXP_TABLE_STEPS + 2 }, (_, i) =>
+  Math.exp(-i / EXP_TABLE_STEPS),
+);
+
+/**
+ * e^-y for y ≥ 0, within 3·10⁻⁹ of Math.exp and about four times faster: the planner's value
+ * model evaluates it some ten million times per plan of 10,000 endpoints (see the timing bench).
+ * No library offers a fast approximate exponential, hence this one.
+ */
+export function expNegative(y: number): number {
+  if (!(y < EXP_TABLE_RANGE)) return Math.exp(-y);
+  const scaled = y * EXP_TABLE_STEPS;
+  const i = scaled | 0;
+  const r = (scaled - i) / EXP_TABLE_STEPS;
+  return EXP_TABLE[i] * (1 - r * (1 - r * (0.5 - r / 6)));
+}
+
 /** Value of a group when hour h samples with probability p[h]. */
 export function groupValue(profile: GroupProfile, p: ArrayLike<number>): number {
   let missed = 0;
@@ -187,7 +207,7 @@ export function groupValue(profile: GroupProfile, p: ArrayLike<number>): number 
     for (let i = from; i < to; i++) {
       const x = profile.exponents[i];
       if (x > limit) break;
-      missed += profile.weights[i] * Math.exp(-x * ph);
+      missed += profile.weights[i] * expNegative(x * ph);
     }
   }
   return profile.maxValue - missed;
@@ -259,11 +279,13 @@ export interface SettingCurve {
   settings: Setting[];
 }
 
-/** Fixed rates tried: 0, then 10⁻⁶ … 1 in steps of about 15%. */
+const FIXED_RATE_STEPS = 48;
+/** Ratio between neighbouring fixed rates of the settings grid. */
+export const FIXED_RATE_GRID_RATIO = 10 ** (6 / FIXED_RATE_STEPS);
+/** Fixed rates tried: 0, then 10⁻⁶ … 1 in steps of about 33%. */
 const FIXED_RATE_GRID: number[] = (() => {
   const grid = [0];
-  const steps = 96;
-  for (let i = 0; i <= steps; i++) grid.push(10 ** (-6 + (6 * i) / steps));
+  for (let i = 0; i <= FIXED_RATE_STEPS; i++) grid.push(10 ** (-6 + (6 * i) / FIXED_RATE_STEPS));
   return grid;
 })();
 
@@ -292,7 +314,7 @@ export function settingCurve(
 ): SettingCurve {
   const minRate = options.minFixedRate ?? 0;
   const grid = options.coarse
-    ? FIXED_RATE_GRID.filter((_, i) => i % 4 === 0 || i === FIXED_RATE_GRID.length - 1)
+    ? FIXED_RATE_GRID.filter((_, i) => i % 2 === 0 || i === FIXED_RATE_GRID.length - 1)
     : FIXED_RATE_GRID;
   const rates = grid.filter((f) => f >= minRate);
   if (minRate > 0 && !rates.includes(minRate)) rates.unshift(minRate);
