@@ -119,6 +119,27 @@ describe("scoreOutcome", () => {
     expect(score.counts.faultHours).toBe(0);
     expect(score.coverage).toBeCloseTo(0.5, 12);
   });
+
+  it("scores endpoints that share one rule's probabilities and endpoints with rows of their own alike", () => {
+    // Prepare: 6,000 endpoints of one request each (more rows of their own than scoring keeps),
+    // half sharing one row object, half with a fresh row per call.
+    const count = 6000;
+    const window = snapshot({
+      periodSeconds: 3600,
+      endpoints: Array.from({ length: count }, (_, i) => endpoint({ path: `/e${i}`, requests: [1] })),
+    });
+    const shared = [0.3];
+    const own = (e: number) => ((e % 97) + 1) / 100;
+
+    // Act
+    const score = scoreOutcome(window, { probabilities: (e) => (e % 2 === 0 ? shared : [own(e)]) }, config());
+
+    // Assess: one request an hour is covered with its probability.
+    let expected = 0;
+    for (let e = 0; e < count; e++) expected += e % 2 === 0 ? 0.3 : own(e);
+    expect(score.counts.trafficHours).toBe(count);
+    expect(score.coverage).toBeCloseTo(expected / count, 12);
+  });
 });
 
 describe("endpointOutcome", () => {
