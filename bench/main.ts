@@ -19,8 +19,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { evaluateClosedLoop } from "./closed-loop.ts";
-import { evaluateVariant, type Variant } from "./evaluate.ts";
-import { closedLoopTable, type ScenarioResult, summaryTable, timingTable, variantTable } from "./report.ts";
+import { evaluateVariant, type Metric, type Variant } from "./evaluate.ts";
+import {
+  closedLoopTable,
+  METRIC_NAMES,
+  type ScenarioResult,
+  summaryTable,
+  timingTable,
+  variantTable,
+} from "./report.ts";
 import { benchScenarios } from "./scenarios.ts";
 import { runSweep, sweepMisses, sweepTable } from "./sweep.ts";
 import { DEFAULT_TIMING_SIZES, type TimingSample, type TimingSize, timePlanner } from "./timing.ts";
@@ -182,7 +189,9 @@ const failed = [
     r.variants
       .filter((v) => !v.pass)
       .map((v) => {
-        const beyond = v.targets.filter((t) => !t.pass && t.unattainable).map((t) => t.name);
+        const beyond = v.targets
+          .filter((t) => !t.pass && t.unattainable)
+          .map((t) => METRIC_NAMES[t.name as Metric] ?? t.name);
         return `${r.name} (${v.variant}${beyond.length > 0 ? `; no plan can reach its ${beyond.join(", ")}` : ""})`;
       }),
   ),

@@ -28,7 +28,8 @@ export function criticalCell(score: WindowScore): string {
   return `${pct(worst)} ${score.criticalMet ? "met" : "unmet"}`;
 }
 
-const METRIC_NAMES: Record<Metric, string> = {
+/** A target metric as the tables name it. */
+export const METRIC_NAMES: Record<Metric, string> = {
   faultCapture: "fault capture",
   errorCapture: "error capture",
   coverage: "coverage",
@@ -106,7 +107,7 @@ export function variantTable(scenario: string, result: VariantResult): string {
   for (const t of result.targets.filter((x) => x.unattainable && x.bound !== undefined)) {
     lines.push(
       "",
-      `${t.name}: no plan can reach ${pct(t.threshold)} here — any sampling that meets the critical minimums within the budget scores at most ${pct(t.bound as number)} on this day (bench/bounds.ts).`,
+      `${METRIC_NAMES[t.name as Metric] ?? t.name}: no plan can reach ${pct(t.threshold)} here — any sampling that meets the critical minimums within the budget scores at most ${pct(t.bound as number)} on this day (bench/bounds.ts).`,
     );
   }
   if (result.warnings.length > 0) lines.push("", ...result.warnings.map((w) => `> planner warning: ${w}`));

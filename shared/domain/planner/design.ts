@@ -663,25 +663,22 @@ function chooseCandidates(model: TrafficModel, inPool: Uint8Array, slots: number
   const pool: number[] = [];
   for (let e = 0; e < E; e++) if (inPool[e]) pool.push(e);
   if (pool.length <= MAX_EXHAUSTIVE_CANDIDATES || slots * CANDIDATES_PER_SLOT >= pool.length) return pool;
-  const n = Math.max(50, slots * CANDIDATES_PER_SLOT);
   // Observed counts, not the smoothed forecast: what failed yesterday is worth trying first.
-  const faultHours = new Float64Array(E);
-  const errorHours = new Float64Array(E);
-  for (const e of pool) {
-    const ep = model.endpoints[e];
-    for (let t = 0; t < ep.requests.length; t++) {
-      if (ep.faults[t] > 0) faultHours[e]++;
-      if (ep.errors[t] > 0) errorHours[e]++;
-    }
+  return topOfEach(pool, Math.max(50, slots * CANDIDATES_PER_SLOT), [
+    (e) => model.totals[e],
+    (e) => model.observedFaultHours[e] + (model.recent[e].incident ? 100 : 0),
+    (e) => model.observedErrorHours[e],
+  ]);
+}
+
+/** The `n` items with the highest positive score under each scoring, together. */
+function topOfEach<T>(items: readonly T[], n: number, scorings: ((item: T) => number)[]): T[] {
+  const picked = new Set<T>();
+  for (const score of scorings) {
+    const scored = items.map((item) => ({ item, s: score(item) })).filter((x) => x.s > 0);
+    scored.sort((a, b) => b.s - a.s);
+    for (const { item } of scored.slice(0, n)) picked.add(item);
   }
-  const picked = new Set<number>();
-  const top = (score: (e: number) => number) => {
-    const sorted = pool.filter((e) => score(e) > 0).sort((a, b) => score(b) - score(a));
-    for (const e of sorted.slice(0, n)) picked.add(e);
-  };
-  top((e) => model.totals[e]);
-  top((e) => faultHours[e] + (model.recent[e].incident ? 100 : 0));
-  top((e) => errorHours[e]);
   return [...picked];
 }
 
@@ -718,16 +715,13 @@ function routeCandidates(
   let served = [...byRoute.values()].filter((r) => r.services.size > 1);
   const n = Math.max(50, slots * CANDIDATES_PER_SLOT);
   if (served.length > n) {
-    const picked = new Set<(typeof served)[number]>();
-    const top = (of: ArrayLike<number>) => {
-      const scored = served.map((r) => ({ r, s: r.own.reduce((sum, e) => sum + of[e], 0) }));
-      scored.sort((a, b) => b.s - a.s);
-      for (const { r, s } of scored.slice(0, n)) if (s > 0) picked.add(r);
-    };
-    top(model.totals);
-    top(model.observedFaultHours);
-    top(model.observedErrorHours);
-    served = [...picked];
+    const sumOf = (of: ArrayLike<number>) => (r: (typeof served)[number]) =>
+      r.own.reduce((sum, e) => sum + of[e], 0);
+    served = topOfEach(served, n, [
+      sumOf(model.totals),
+      sumOf(model.observedFaultHours),
+      sumOf(model.observedErrorHours),
+    ]);
   }
   const routes: RouteCandidate[] = [];
   for (const route of served) {
