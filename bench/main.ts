@@ -19,12 +19,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { evaluateClosedLoop } from "./closed-loop.ts";
-import { evaluateVariant, type Metric, type Variant } from "./evaluate.ts";
+import { evaluateVariant, type Variant } from "./evaluate.ts";
 import {
   closedLoopTable,
-  METRIC_NAMES,
   type ScenarioResult,
   summaryTable,
+  targetName,
   timingTable,
   variantTable,
 } from "./report.ts";
@@ -189,9 +189,7 @@ const failed = [
     r.variants
       .filter((v) => !v.pass)
       .map((v) => {
-        const beyond = v.targets
-          .filter((t) => !t.pass && t.unattainable)
-          .map((t) => METRIC_NAMES[t.name as Metric] ?? t.name);
+        const beyond = v.targets.filter((t) => !t.pass && t.unattainable).map((t) => targetName(t.name));
         return `${r.name} (${v.variant}${beyond.length > 0 ? `; no plan can reach its ${beyond.join(", ")}` : ""})`;
       }),
   ),

@@ -29,11 +29,16 @@ export function criticalCell(score: WindowScore): string {
 }
 
 /** A target metric as the tables name it. */
-export const METRIC_NAMES: Record<Metric, string> = {
+const METRIC_NAMES: Record<Metric, string> = {
   faultCapture: "fault capture",
   errorCapture: "error capture",
   coverage: "coverage",
 };
+
+/** A target's name as the tables give it (targets that are not metrics keep their own). */
+export function targetName(name: string): string {
+  return METRIC_NAMES[name as Metric] ?? name;
+}
 
 const VARIANT_TITLES = {
   quota: (q: number) =>
@@ -88,7 +93,7 @@ export function variantTable(scenario: string, result: VariantResult): string {
         ? "All targets met ✅"
         : `Targets missed ❌: ${result.targets
             .filter((t) => !t.pass)
-            .map((t) => t.name)
+            .map((t) => targetName(t.name))
             .join(", ")}`
     }`,
   ];
@@ -107,7 +112,7 @@ export function variantTable(scenario: string, result: VariantResult): string {
   for (const t of result.targets.filter((x) => x.unattainable && x.bound !== undefined)) {
     lines.push(
       "",
-      `${METRIC_NAMES[t.name as Metric] ?? t.name}: no plan can reach ${pct(t.threshold)} here — any sampling that meets the critical minimums within the budget scores at most ${pct(t.bound as number)} on this day (bench/bounds.ts).`,
+      `${targetName(t.name)}: no plan can reach ${pct(t.threshold)} here — any sampling that meets the critical minimums within the budget scores at most ${pct(t.bound as number)} on this day (bench/bounds.ts).`,
     );
   }
   if (result.warnings.length > 0) lines.push("", ...result.warnings.map((w) => `> planner warning: ${w}`));

@@ -264,11 +264,7 @@ export function designRules(input: DesignInput): Design {
   const candidatesOf = new Map<number, number[]>();
   const addCandidate = (key: number, pattern: RulePattern, members: number[]) => {
     candidates.set(key, { pattern, members, endpoint: key < E ? key : undefined });
-    for (const e of members) {
-      const list = candidatesOf.get(e);
-      if (list) list.push(key);
-      else candidatesOf.set(e, [key]);
-    }
+    for (const e of members) push(candidatesOf, e, key);
   };
   for (const c of chooseCandidates(model, inPool, capacity - groups.length)) {
     const pattern = endpointPattern(model.endpoints[c]);
@@ -796,7 +792,7 @@ function firstSegment(path: string): string {
   return path.slice(path.startsWith("/") ? 1 : 0, slash > 0 ? slash : undefined);
 }
 
-function push(map: Map<string, number[]>, key: string, value: number): void {
+function push<K>(map: Map<K, number[]>, key: K, value: number): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
